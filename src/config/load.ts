@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Value } from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { PRESETS } from '../identity/presets.js';
+import { DEFAULT_LAYOUT, layoutProblem, parseNodeRanges, nodeCount } from '../snowflake/layout.js';
+import { parseDuration } from './duration.js';
+import { ConfigSchema, type ConfigFile, type IssuerFile } from './schema.js';
+import type { Config, IssuerConfig, PoolConfig } from './types.js';
+
+/** A configuration that cannot be used. The message names the key; the CLI exits 2 with it. */
+export class ConfigError extends Error {}
+
+/** Reads, expands, validates and resolves a YAML or JSON configuration file. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text); // YAML is a superset of JSON
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return resolveConfig(raw, env);
+}
+
+/** Expands `${VAR}` and `${VAR:-default}` inside string values only, so a value cannot add structure. */
+export function expandEnv(v: unknown, env: NodeJS.ProcessEnv, at = ''): unknown {
+  if (typeof v === 'string') {
+    return v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
+      const val = env[name];
+      if (val !== undefined && val !== '') return val;
+      if (def !== undefined) return def;
+      throw new ConfigError(`${at || 'value'}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => expandEnv(x, env, `${at}[${i}]`));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, expandEnv(x, env, at ? `${at}.${k}` : k)]));
+  }
+  return v;
+}
+
+function keyPath(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+function schemaProblem(raw: unknown): string | undefined {
+  const errors = [...Value.Errors(ConfigSchema, raw)];
+  if (errors.length === 0) return undefined;
+  const unknown = errors.find((e) => e.keyword === 'additionalProperties');
+  if (unknown) {
+    const names = (unknown.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+    const where = keyPath(unknown.instancePath);
+    return names.map((n) => `${where ? `${where}.` : ''}${n}: unknown key`).join('; ');
+  }
+  const e = errors.find((x) => x.keyword !== 'boolean' && x.keyword !== 'anyOf') ?? errors[0]!;
+  const where = keyPath(e.instancePath) || 'the configuration';
+  const hint = e.keyword === 'pattern' && e.instancePath.match(/ttl|Skew|Rotation/i) ? ' (a duration like "30s")' : '';
+  return `${where}: ${e.message}${hint}`;
+}
+
+function duration(value: string | undefined, fallback: string, key: string): number {
+  const ms = parseDuration(value ?? fallback);
+  if (ms === undefined) throw new ConfigError(`${key}: "${value}" is not a duration like "30s"`);
+  return ms;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function checkUrl(url: string, key: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`${key}: "${url}" is not a URL`);
+  }
+  if (u.protocol === 'https:') return;
+  if (u.protocol === 'http:' && isLoopback(u.hostname)) return;
+  throw new ConfigError(`${key}: must be https:// (http:// only for loopback addresses)`);
+}
+
+function resolvePool(p: ConfigFile['pools'][number], i: number, nowMs: number): PoolConfig {
+  const key = `pools[${i}]`;
+  const layout = p.layout ?? DEFAULT_LAYOUT;
+  const problem = layoutProblem(layout);
+  if (problem) throw new ConfigError(`${key}.layout: ${problem}`);
+  const epochMs = Date.parse(p.epoch);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(p.epoch) || Number.isNaN(epochMs)) {
+    throw new ConfigError(`${key}.epoch: "${p.epoch}" is not an RFC 3339 time`);
+  }
+  if (epochMs > nowMs) throw new ConfigError(`${key}.epoch: ${p.epoch} is in the future`);
+  let nodes;
+  try {
+    nodes = parseNodeRanges(p.nodes ?? `0-${nodeCount(layout) - 1}`, layout);
+  } catch (e) {
+    throw new ConfigError(`${key}.nodes: ${(e as Error).message}`);
+  }
+  return { name: p.name, epochMs, layout, nodes };
+}
+
+function resolveIssuer(f: IssuerFile, i: number, poolNames: Set<string>): IssuerConfig {
+  const key = `issuers[${i}]`;
+  const preset = f.preset === undefined ? undefined : PRESETS[f.preset];
+  if (f.preset !== undefined && !preset) {
+    throw new ConfigError(`${key}.preset: unknown preset "${f.preset}" (${Object.keys(PRESETS).join(', ')})`);
+  }
+  const issuer = f.issuer ?? preset?.issuer;
+  if (!issuer) throw new ConfigError(`${key}.issuer: required`);
+  checkUrl(issuer, `${key}.issuer`);
+  if (f.jwksUri) checkUrl(f.jwksUri, `${key}.jwksUri`);
+  if (!f.audience) throw new ConfigError(`${key}.audience: required (the audience snowgate's tokens carry)`);
+  for (const p of f.pools ?? []) {
+    if (!poolNames.has(p)) throw new ConfigError(`${key}.pools: no pool named "${p}"`);
+  }
+  return {
+    name: f.name,
+    issuer,
+    audience: f.audience,
+    algorithms: f.algorithms ?? preset?.algorithms ?? ['RS256', 'ES256'],
+    ...(f.jwksUri ? { jwksUri: f.jwksUri } : {}),
+    subjectClaim: f.subjectClaim ?? preset?.subjectClaim ?? 'sub',
+    claims: f.claims ?? {},
+    ...(f.pools ? { pools: f.pools } : {}),
+    dynamic: f.dynamic ?? true,
+  };
+}
+
+function unique(names: string[], key: string): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new ConfigError(`${key}: the name "${n}" is used twice`);
+    seen.add(n);
+  }
+}
+
+/** Validates a parsed configuration object and fills defaults. */
+export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.env, nowMs = Date.now()): Config {
+  const raw = expandEnv(input, env);
+  const problem = schemaProblem(raw);
+  if (problem) throw new ConfigError(problem);
+  const f = raw as ConfigFile;
+
+  const pools = f.pools.map((p, i) => resolvePool(p, i, nowMs));
+  unique(
+    pools.map((p) => p.name),
+    'pools',
+  );
+  const poolNames = new Set(pools.map((p) => p.name));
+  const issuers = (f.issuers ?? []).map((x, i) => resolveIssuer(x, i, poolNames));
+  unique(
+    issuers.map((x) => x.name),
+    'issuers',
+  );
+
+  const ttlMs = duration(f.lease?.ttl, '10m', 'lease.ttl');
+  const maxClockSkewMs = duration(f.lease?.maxClockSkew, '2s', 'lease.maxClockSkew');
+  if (ttlMs < 1000) throw new ConfigError('lease.ttl: must be at least 1s');
+  if (ttlMs <= 2 * maxClockSkewMs) throw new ConfigError('lease.ttl: must be more than twice lease.maxClockSkew');
+
+  const admin = {
+    ...(f.admin?.bootstrapToken ? { bootstrapToken: f.admin.bootstrapToken } : {}),
+    ...(f.admin?.issuer ? { issuer: f.admin.issuer } : {}),
+    roleClaim: f.admin?.roleClaim ?? 'groups',
+    adminRole: f.admin?.adminRole ?? 'snowgate-admins',
+  };
+  if (admin.bootstrapToken !== undefined && admin.bootstrapToken.length < 16) {
+    throw new ConfigError('admin.bootstrapToken: must be at least 16 characters');
+  }
+  if (admin.issuer && !issuers.some((x) => x.name === admin.issuer)) {
+    throw new ConfigError(`admin.issuer: no issuer named "${admin.issuer}"`);
+  }
+
+  const store = f.store ?? { kind: 'sqlite' as const, path: './data/snowgate.db' };
+  return {
+    server: { host: f.server?.host ?? '127.0.0.1', port: f.server?.port ?? 8080 },
+    store: store.kind === 'sqlite' ? { kind: 'sqlite', path: path.resolve(store.path) } : store,
+    lease: { ttlMs, maxClockSkewMs, maxPerPrincipal: f.lease?.maxPerPrincipal ?? 64 },
+    pools,
+    issuers,
+    admin,
+    ...(f.nats
+      ? {
+          nats: {
+            dir: path.resolve(f.nats.dir),
+            servers: f.nats.servers,
+            signingKeyRotationMs: duration(f.nats.signingKeyRotation, '24h', 'nats.signingKeyRotation'),
+            permissions: {
+              publish: f.nats.permissions?.publish ?? ['ids.{pool}.{node}.>'],
+              subscribe: f.nats.permissions?.subscribe ?? ['ids.{pool}.>', '_INBOX.>'],
+            },
+          },
+        }
+      : {}),
+    log: { level: f.log?.level ?? 'info' },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The configuration file's schema (CONTRACT §3). Every object refuses unknown keys, so a typo
+ * such as `tll` is an error naming the key rather than a silently ignored setting.
+ */
+import Type, { type Static } from 'typebox';
+import { DURATION_PATTERN } from './duration.js';
+
+const strict = { additionalProperties: false } as const;
+const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'a duration: "250ms", "30s", "10m", "1h"' });
+const Name = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'letters, digits, _ and -' });
+
+export const ServerSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  },
+  strict,
+);
+
+export const StoreSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('sqlite'), path: Type.String({ minLength: 1 }) }, strict),
+  Type.Object({ kind: Type.Literal('postgres'), url: Type.String({ minLength: 1 }) }, strict),
+]);
+
+export const LeaseSchema = Type.Object(
+  {
+    ttl: Type.Optional(Duration),
+    maxClockSkew: Type.Optional(Duration),
+    maxPerPrincipal: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  strict,
+);
+
+export const PoolSchema = Type.Object(
+  {
+    name: Name,
+    epoch: Type.String({ minLength: 1 }),
+    layout: Type.Object(
+      {
+        timestampBits: Type.Integer({ minimum: 1, maximum: 62 }),
+        nodeBits: Type.Integer({ minimum: 1, maximum: 30 }),
+        sequenceBits: Type.Integer({ minimum: 0, maximum: 61 }),
+      },
+      strict,
+    ),
+    nodes: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+);
+
+const ClaimValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
+
+export const IssuerSchema = Type.Object(
+  {
+    name: Name,
+    issuer: Type.Optional(Type.String({ minLength: 1 })),
+    audience: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    algorithms: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(RS|PS|ES)(256|384|512)$|^EdDSA$' }), { minItems: 1 }),
+    ),
+    jwksUri: Type.Optional(Type.String({ minLength: 1 })),
+    subjectClaim: Type.Optional(Type.String({ minLength: 1 })),
+    claims: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Union([ClaimValue, Type.Array(ClaimValue)]))),
+    preset: Type.Optional(Type.String({ minLength: 1 })),
+    pools: Type.Optional(Type.Array(Name)),
+    dynamic: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+
+export const AdminSchema = Type.Object(
+  {
+    bootstrapToken: Type.Optional(Type.String()),
+    issuer: Type.Optional(Name),
+    roleClaim: Type.Optional(Type.String({ minLength: 1 })),
+    adminRole: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+);
+
+export const NatsSchema = Type.Object(
+  {
+    dir: Type.String({ minLength: 1 }),
+    servers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    signingKeyRotation: Type.Optional(Duration),
+    permissions: Type.Optional(
+      Type.Object(
+        {
+          publish: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+          subscribe: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
+  },
+  strict,
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Optional(ServerSchema),
+    store: Type.Optional(StoreSchema),
+    lease: Type.Optional(LeaseSchema),
+    pools: Type.Array(PoolSchema, { minItems: 1 }),
+    issuers: Type.Optional(Type.Array(IssuerSchema)),
+    admin: Type.Optional(AdminSchema),
+    nats: Type.Optional(NatsSchema),
+    log: Type.Optional(LogSchema),
+  },
+  strict,
+);
+
+export type ConfigFile = Static<typeof ConfigSchema>;
+export type IssuerFile = Static<typeof IssuerSchema>;

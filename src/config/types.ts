@@ -1,0 +1,59 @@
+import type { Layout, NodeRanges } from '../snowflake/layout.js';
+
+/** The configuration after validation: durations in milliseconds, ranges parsed, defaults filled. */
+export interface Config {
+  server: { host: string; port: number };
+  store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  lease: LeaseConfig;
+  pools: PoolConfig[];
+  issuers: IssuerConfig[];
+  admin: AdminConfig;
+  nats?: NatsConfig;
+  log: { level: string };
+}
+
+export interface LeaseConfig {
+  ttlMs: number;
+  maxClockSkewMs: number;
+  maxPerPrincipal: number;
+}
+
+export interface PoolConfig {
+  name: string;
+  epochMs: number;
+  layout: Layout;
+  nodes: NodeRanges;
+}
+
+export type ClaimValue = string | number | boolean;
+
+export interface IssuerConfig {
+  /** The principal's issuer name. */
+  name: string;
+  /** Must equal the token's `iss` exactly. */
+  issuer: string;
+  audience: string[];
+  algorithms: string[];
+  jwksUri?: string;
+  subjectClaim: string;
+  /** Bound claims: every one must match (exact values or `*` globs; `/`-keys are JSON pointers). */
+  claims: Record<string, ClaimValue | ClaimValue[]>;
+  /** Pools this issuer's principals may lease in; undefined means all. */
+  pools?: string[];
+  /** false: pinned nodes only. */
+  dynamic: boolean;
+}
+
+export interface AdminConfig {
+  bootstrapToken?: string;
+  issuer?: string;
+  roleClaim: string;
+  adminRole: string;
+}
+
+export interface NatsConfig {
+  dir: string;
+  servers: string[];
+  signingKeyRotationMs: number;
+  permissions: { publish: string[]; subscribe: string[] };
+}

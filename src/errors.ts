@@ -1,0 +1,85 @@
+/**
+ * One error class per failure, each with the stable `code` and HTTP status of CONTRACT §4.
+ * Domain code throws these; the HTTP layer's one error handler maps them to problem+json.
+ */
+export type ProblemCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'forbidden'
+  | 'not_found'
+  | 'node_conflict'
+  | 'principal_limit'
+  | 'lease_gone'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'pool_exhausted'
+  | 'unavailable'
+  | 'internal';
+
+export abstract class SnowgateError extends Error {
+  abstract readonly code: ProblemCode;
+  abstract readonly status: number;
+  /** Seconds a client should wait before trying again (sent as Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+export class InvalidRequest extends SnowgateError {
+  readonly code = 'invalid_request';
+  readonly status = 400;
+}
+export class InvalidToken extends SnowgateError {
+  readonly code = 'invalid_token';
+  readonly status = 401;
+  /** Why, for metrics (token rejections by reason); never sent to the client. */
+  constructor(
+    message: string,
+    readonly reason = 'invalid',
+  ) {
+    super(message);
+  }
+}
+export class Forbidden extends SnowgateError {
+  readonly code = 'forbidden';
+  readonly status = 403;
+}
+export class NotFound extends SnowgateError {
+  readonly code = 'not_found';
+  readonly status = 404;
+}
+export class NodeConflict extends SnowgateError {
+  readonly code = 'node_conflict';
+  readonly status = 409;
+}
+export class PrincipalLimit extends SnowgateError {
+  readonly code = 'principal_limit';
+  readonly status = 409;
+}
+export class LeaseGone extends SnowgateError {
+  readonly code = 'lease_gone';
+  readonly status = 410;
+}
+export class PayloadTooLarge extends SnowgateError {
+  readonly code = 'payload_too_large';
+  readonly status = 413;
+}
+export class RateLimited extends SnowgateError {
+  readonly code = 'rate_limited';
+  readonly status = 429;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+export class PoolExhausted extends SnowgateError {
+  readonly code = 'pool_exhausted';
+  readonly status = 503;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/** A dependency (store, NATS, an issuer's JWKS) cannot be reached right now. */
+export class Unavailable extends SnowgateError {
+  readonly code = 'unavailable';
+  readonly status = 503;
+}
