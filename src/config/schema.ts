@@ -11,8 +11,8 @@ const Name = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'lette
 
 export const ServerSchema = Type.Object(
   {
-    host: Type.String({ minLength: 1, default: '127.0.0.1' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   },
   strict,
 );

@@ -1,0 +1,78 @@
+/**
+ * buildApp: the HTTP face of the registry. Strict JSON in (no type coercion of bodies, unknown
+ * fields refused, 64 KiB bodies), problem+json out, one error handler.
+ */
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from '../registry/registry.js';
+import type { Metrics } from './metrics.js';
+import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
+import { errorHandler, problem, sendProblem } from './problem.js';
+import { adminRoutes } from './routes/admin.js';
+import { leaseRoutes } from './routes/leases.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface AppDeps {
+  registry: Registry;
+  auth: AuthPort;
+  credentials?: CredentialsPort;
+  readiness: ReadinessCheck[];
+  metrics: Metrics;
+  ttlMs: number;
+  maxClockSkewMs: number;
+  /** Issuer names a pin may name. */
+  issuerNames: string[];
+  logger?: FastifyServerOptions['logger'];
+}
+
+const BODY_LIMIT = 64 * 1024;
+
+function validators() {
+  const common = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
+  // Bodies are JSON: "17" is not 17 and null is not 0. Paths and query strings are text: coerce them.
+  const body = new Ajv({ ...common, coerceTypes: false });
+  const text = new Ajv({ ...common, coerceTypes: true });
+  return { body, text };
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Long enough for a slow client, short enough that a stalled one cannot hold a socket forever.
+    requestTimeout: 30_000,
+  });
+  const ajv = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem('not_found', 404, `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  // A POST without a body means an empty object, so `curl -X POST` works on renew and rotate.
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT')) req.body = {};
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.requestSeconds.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'snowgate', version: '1', description: 'Snowflake node leases for authenticated workloads' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(opsRoutes(deps));
+  await app.register(leaseRoutes(deps));
+  await app.register(adminRoutes(deps));
+  return app;
+}

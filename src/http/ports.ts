@@ -1,0 +1,39 @@
+/** What the HTTP layer needs from the rest of the registry, as narrow interfaces. */
+import type { IssuerConfig } from '../config/types.js';
+import type { Actor, Lease, Principal } from '../registry/types.js';
+
+export interface AuthPort {
+  /** A token of a configured issuer whose bound claims match: 401 or 403 otherwise. */
+  service(authorization: string | undefined): Promise<{ principal: Principal; issuer: IssuerConfig }>;
+  /** The bootstrap token or an admin-role token: 401 or 403 otherwise. */
+  admin(authorization: string | undefined): Promise<Actor>;
+  /** Either of the above. */
+  any(authorization: string | undefined): Promise<Actor>;
+}
+
+export interface IssuedCredentials {
+  jwt: string;
+  /** The JWT's expiry, in milliseconds: never later than the lease's. */
+  expiresAt: number;
+  seed?: string;
+  creds?: string;
+}
+
+export interface SigningKeysJson {
+  keys: Array<{ publicKey: string; state: 'active' | 'retiring'; createdAt: string; retireAt?: string }>;
+}
+
+/** NATS credentials bound to leases; absent when the configuration has no `nats` section. */
+export interface CredentialsPort {
+  servers: string[];
+  /** A fresh user key pair, for a client that sent no `natsPublicKey`. */
+  newUser(): { publicKey: string; seed: string };
+  issue(lease: Lease, seed?: string): IssuedCredentials;
+  keys(): SigningKeysJson;
+  rotate(actor: Actor): Promise<SigningKeysJson>;
+}
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+/**
+ * The one error handler: every failure leaves as application/problem+json with a stable `code`.
+ * 5xx details stay in the log, never in the response.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { SnowgateError, type ProblemCode } from '../errors.js';
+
+const TITLES: Record<ProblemCode, string> = {
+  invalid_request: 'Invalid request',
+  invalid_token: 'Invalid token',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  node_conflict: 'Node conflict',
+  principal_limit: 'Principal limit reached',
+  lease_gone: 'Lease gone',
+  payload_too_large: 'Payload too large',
+  rate_limited: 'Rate limited',
+  pool_exhausted: 'Pool exhausted',
+  unavailable: 'Unavailable',
+  internal: 'Internal error',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+}
+
+export function problem(code: ProblemCode, status: number, detail: string): Problem {
+  return { type: `urn:snowgate:problem:${code}`, title: TITLES[code], status, detail, code };
+}
+
+/** Maps fastify's own errors (parsing, body limit, validation) to the contract's codes. */
+function fromFastify(err: FastifyError): Problem | undefined {
+  if (err.validation) return problem('invalid_request', 400, err.message);
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem('payload_too_large', 413, 'the body is over 64 KiB');
+  if (err.statusCode === 413) return problem('payload_too_large', 413, err.message);
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return problem('invalid_request', 400, 'the body must be application/json');
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return problem('invalid_request', 400, err.message);
+  }
+  return undefined;
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem, retryAfterSeconds?: number): FastifyReply {
+  if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+  return reply.code(p.status).type('application/problem+json').send(p);
+}
+
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof SnowgateError) {
+    if (err.status >= 500 && err.code !== 'pool_exhausted') req.log.warn({ err }, 'request failed');
+    return sendProblem(reply, problem(err.code, err.status, err.message), err.retryAfterSeconds);
+  }
+  const p = fromFastify(err);
+  if (p) return sendProblem(reply, p);
+  req.log.error({ err }, 'unexpected error');
+  return sendProblem(reply, problem('internal', 500, 'the registry failed to handle this request; see its log'));
+}

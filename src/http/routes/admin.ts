@@ -1,0 +1,132 @@
+/** Admin endpoints (CONTRACT §4): pins, leases, revocation, signing keys, audit. */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
+import { InvalidRequest, InvalidToken, NotFound } from '../../errors.js';
+import type { Actor } from '../../registry/types.js';
+import type { AppDeps } from '../app.js';
+import { adminLeaseJson, auditJson, mappingJson } from '../present.js';
+import {
+  AuditQuery,
+  EmptyBody,
+  LeaseParams,
+  LeasesQuery,
+  MappingBody,
+  MappingParams,
+  PoolQuery,
+  PrincipalRevokeBody,
+  RevokeBody,
+} from '../schemas.js';
+
+export const adminRoutes =
+  (deps: AppDeps): FastifyPluginAsync =>
+  async (app) => {
+    const { registry } = deps;
+    const admin = async (req: FastifyRequest): Promise<Actor> => {
+      try {
+        return await deps.auth.admin(req.headers.authorization);
+      } catch (e) {
+        if (e instanceof InvalidToken) deps.metrics.tokenRejections.inc({ reason: e.reason });
+        throw e;
+      }
+    };
+    const knownIssuer = (name: string) => {
+      if (!deps.issuerNames.includes(name)) throw new InvalidRequest(`issuer: no issuer named "${name}"`);
+    };
+    const nats = () => {
+      if (!deps.credentials) throw new NotFound('NATS is not configured: this registry issues no credentials');
+      return deps.credentials;
+    };
+    const tags = ['admin'];
+
+    app.get<{ Querystring: Static<typeof PoolQuery> }>(
+      '/v1/admin/mappings',
+      { schema: { tags, summary: 'List pins', querystring: PoolQuery } },
+      async (req) => {
+        await admin(req);
+        return (await registry.listPins(req.query.pool)).map(mappingJson);
+      },
+    );
+
+    app.put<{ Params: Static<typeof MappingParams>; Body: Static<typeof MappingBody> }>(
+      '/v1/admin/mappings/:pool/:node',
+      { schema: { tags, summary: 'Pin a node to a principal', params: MappingParams, body: MappingBody } },
+      async (req, reply) => {
+        const actor = await admin(req);
+        knownIssuer(req.body.issuer);
+        const { pool, node } = req.params;
+        const principal = { issuer: req.body.issuer, subject: req.body.subject };
+        const outcome = await registry.pin(pool, node, principal, req.body.note, actor);
+        const pin = (await registry.listPins(pool)).find((m) => m.node === node)!;
+        return reply.code(outcome === 'created' ? 201 : 200).send(mappingJson(pin));
+      },
+    );
+
+    app.delete<{ Params: Static<typeof MappingParams> }>(
+      '/v1/admin/mappings/:pool/:node',
+      { schema: { tags, summary: 'Unpin a node', params: MappingParams } },
+      async (req, reply) => {
+        const actor = await admin(req);
+        await registry.unpin(req.params.pool, req.params.node, actor);
+        return reply.code(204).send();
+      },
+    );
+
+    app.get<{ Querystring: Static<typeof LeasesQuery> }>(
+      '/v1/admin/leases',
+      { schema: { tags, summary: 'List leases', querystring: LeasesQuery } },
+      async (req) => {
+        await admin(req);
+        if (req.query.pool !== undefined) registry.pool(req.query.pool);
+        const { leases, now } = await registry.listLeases(req.query);
+        return leases.map((l) => adminLeaseJson(l, deps.ttlMs, now));
+      },
+    );
+
+    app.post<{ Params: Static<typeof LeaseParams>; Body: Static<typeof RevokeBody> }>(
+      '/v1/admin/leases/:id/revoke',
+      { schema: { tags, summary: 'End a lease now', params: LeaseParams, body: RevokeBody } },
+      async (req) => {
+        const actor = await admin(req);
+        const lease = await registry.revoke(req.params.id, actor, req.body.reason);
+        return adminLeaseJson(lease, deps.ttlMs, Date.now());
+      },
+    );
+
+    app.post<{ Body: Static<typeof PrincipalRevokeBody> }>(
+      '/v1/admin/principals/revoke',
+      { schema: { tags, summary: 'End every lease of a principal', body: PrincipalRevokeBody } },
+      async (req) => {
+        const actor = await admin(req);
+        knownIssuer(req.body.issuer);
+        const revoked = await registry.revokePrincipal(
+          { issuer: req.body.issuer, subject: req.body.subject },
+          actor,
+          req.body.reason,
+        );
+        return { revoked };
+      },
+    );
+
+    app.get('/v1/admin/keys', { schema: { tags, summary: 'NATS signing keys' } }, async (req) => {
+      await admin(req);
+      return nats().keys();
+    });
+
+    app.post(
+      '/v1/admin/keys/rotate',
+      { schema: { tags, summary: 'Rotate the NATS signing key now', body: EmptyBody } },
+      async (req) => {
+        const actor = await admin(req);
+        return nats().rotate(actor);
+      },
+    );
+
+    app.get<{ Querystring: Static<typeof AuditQuery> }>(
+      '/v1/admin/audit',
+      { schema: { tags, summary: 'The audit log, oldest first', querystring: AuditQuery } },
+      async (req) => {
+        await admin(req);
+        return (await registry.listAudit(req.query.after ?? 0, req.query.limit ?? 100)).map(auditJson);
+      },
+    );
+  };

@@ -1,0 +1,140 @@
+/** Service endpoints: grant, renew, release, pools, lineage (CONTRACT §4). */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Static } from 'typebox';
+import { InvalidRequest, InvalidToken, SnowgateError } from '../../errors.js';
+import type { Grant } from '../../registry/registry.js';
+import type { Lease } from '../../registry/types.js';
+import { decodeId, parseIdString } from '../../snowflake/codec.js';
+import type { AppDeps } from '../app.js';
+import { iso, layoutJson, leaseJson } from '../present.js';
+import { AcquireBody, EmptyBody, LeaseParams, LineageParams, LineageQuery } from '../schemas.js';
+
+/** Counts an operation's outcome (ok or the problem code) and token rejections by reason. */
+export async function counted<T>(deps: AppDeps, op: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    const r = await fn();
+    deps.metrics.leaseOps.inc({ op, outcome: 'ok' });
+    return r;
+  } catch (e) {
+    if (e instanceof InvalidToken) deps.metrics.tokenRejections.inc({ reason: e.reason });
+    deps.metrics.leaseOps.inc({ op, outcome: e instanceof SnowgateError ? e.code : 'internal' });
+    throw e;
+  }
+}
+
+export const leaseRoutes =
+  (deps: AppDeps): FastifyPluginAsync =>
+  async (app) => {
+    const { registry, credentials } = deps;
+
+    const body = (lease: Lease, now: number, seed?: string) => {
+      const pool = registry.pool(lease.pool);
+      const nats = credentials && lease.natsPublicKey ? credentials.issue(lease, seed) : undefined;
+      return {
+        lease: leaseJson(lease, deps.ttlMs),
+        layout: layoutJson(pool),
+        ...(nats
+          ? {
+              nats: {
+                jwt: nats.jwt,
+                expiresAt: iso(nats.expiresAt),
+                servers: credentials!.servers,
+                ...(nats.seed ? { seed: nats.seed, creds: nats.creds } : {}),
+              },
+            }
+          : {}),
+        now: iso(now),
+        maxClockSkewMs: deps.maxClockSkewMs,
+      };
+    };
+
+    app.post<{ Body: Static<typeof AcquireBody> }>(
+      '/v1/leases',
+      { schema: { summary: 'Lease a node', body: AcquireBody } },
+      async (req, reply) => {
+        const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
+          const { principal, issuer } = await deps.auth.service(req.headers.authorization);
+          const user = credentials && req.body.natsPublicKey === undefined ? credentials.newUser() : undefined;
+          const natsPublicKey = credentials ? (req.body.natsPublicKey ?? user?.publicKey) : undefined;
+          const g = await registry.acquire({
+            principal,
+            policy: { dynamic: issuer.dynamic, ...(issuer.pools ? { pools: issuer.pools } : {}) },
+            pool: req.body.pool ?? 'default',
+            ...(req.body.instance !== undefined ? { instance: req.body.instance } : {}),
+            ...(req.body.node !== undefined ? { node: req.body.node } : {}),
+            ...(natsPublicKey !== undefined ? { natsPublicKey } : {}),
+          });
+          return { g, ...(user ? { seed: user.seed } : {}) };
+        });
+        return reply.code(201).send(body(grant.g.lease, grant.g.now, grant.seed));
+      },
+    );
+
+    app.post<{ Params: Static<typeof LeaseParams> }>(
+      '/v1/leases/:id/renew',
+      { schema: { summary: 'Renew a lease', params: LeaseParams, body: EmptyBody } },
+      async (req) => {
+        const r = await counted(deps, 'renew', async () => {
+          const { principal } = await deps.auth.service(req.headers.authorization);
+          return registry.renew(req.params.id, principal);
+        });
+        return body(r.lease, r.now);
+      },
+    );
+
+    app.delete<{ Params: Static<typeof LeaseParams> }>(
+      '/v1/leases/:id',
+      { schema: { summary: 'Release a lease', params: LeaseParams } },
+      async (req, reply) => {
+        await counted(deps, 'release', async () => {
+          const { principal } = await deps.auth.service(req.headers.authorization);
+          await registry.release(req.params.id, principal);
+        });
+        return reply.code(204).send();
+      },
+    );
+
+    app.get('/v1/pools', { schema: { summary: 'Pools and their occupancy' } }, async (req) => {
+      await deps.auth.any(req.headers.authorization);
+      return (await registry.occupancy()).map((o) => ({
+        name: o.pool.name,
+        layout: layoutJson(o.pool),
+        nodes: { total: o.total, leased: o.leased, pinned: o.pinned, free: o.free },
+      }));
+    });
+
+    app.get<{ Params: Static<typeof LineageParams>; Querystring: Static<typeof LineageQuery> }>(
+      '/v1/lineage/:id',
+      { schema: { summary: 'Who minted an ID', params: LineageParams, querystring: LineageQuery } },
+      async (req) => {
+        await deps.auth.any(req.headers.authorization);
+        const pool = registry.pool(req.query.pool ?? 'default');
+        let f;
+        try {
+          f = decodeId(pool.layout, pool.epochMs, parseIdString(req.params.id));
+        } catch (e) {
+          throw new InvalidRequest(`id: ${(e as Error).message}`);
+        }
+        if (f.timestampMs > 8.64e15) throw new InvalidRequest('id: its timestamp is beyond any date');
+        const lease = await registry.lineage(pool.name, f.node, f.timestampMs);
+        return {
+          id: req.params.id,
+          pool: pool.name,
+          timestamp: iso(f.timestampMs),
+          node: f.node,
+          sequence: f.sequence,
+          lease: lease
+            ? {
+                id: lease.id,
+                principal: lease.principal,
+                instance: lease.instance ?? null,
+                issuedAt: iso(lease.issuedAt),
+                expiresAt: iso(lease.expiresAt),
+                endedAt: lease.endedAt !== undefined ? iso(lease.endedAt) : null,
+                natsPublicKey: lease.natsPublicKey ?? null,
+              }
+            : null,
+        };
+      },
+    );
+  };

@@ -1,0 +1,57 @@
+/** Request schemas of the HTTP API (CONTRACT §4). The same schemas validate and document (/openapi.json). */
+import Type from 'typebox';
+
+const strict = { additionalProperties: false } as const;
+export const PoolName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+export const IssuerName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+export const Subject = Type.String({ minLength: 1, maxLength: 1024 });
+export const Instance = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' });
+export const NodeNumber = Type.Integer({ minimum: 0, maximum: 2 ** 30 });
+export const NatsUserKey = Type.String({ pattern: '^U[A-Z2-7]{55}$', description: 'a NATS user public key' });
+export const Reason = Type.String({ maxLength: 1024 });
+const LeaseId = Type.String({ minLength: 1, maxLength: 128 });
+
+export const AcquireBody = Type.Object(
+  {
+    pool: Type.Optional(PoolName),
+    instance: Type.Optional(Instance),
+    node: Type.Optional(NodeNumber),
+    natsPublicKey: Type.Optional(NatsUserKey),
+  },
+  strict,
+);
+
+export const LeaseParams = Type.Object({ id: LeaseId }, strict);
+export const EmptyBody = Type.Object({}, strict);
+
+export const LineageParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,20}$' }) }, strict);
+export const LineageQuery = Type.Object({ pool: Type.Optional(PoolName) }, strict);
+
+export const PoolQuery = Type.Object({ pool: Type.Optional(PoolName) }, strict);
+export const MappingParams = Type.Object({ pool: PoolName, node: NodeNumber }, strict);
+export const MappingBody = Type.Object(
+  { issuer: IssuerName, subject: Subject, note: Type.Optional(Type.String({ maxLength: 1024 })) },
+  strict,
+);
+
+export const LeasesQuery = Type.Object(
+  {
+    pool: Type.Optional(PoolName),
+    issuer: Type.Optional(IssuerName),
+    subject: Type.Optional(Subject),
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('ended')])),
+  },
+  strict,
+);
+export const RevokeBody = Type.Object({ reason: Type.Optional(Reason) }, strict);
+export const PrincipalRevokeBody = Type.Object(
+  { issuer: IssuerName, subject: Subject, reason: Type.Optional(Reason) },
+  strict,
+);
+export const AuditQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  strict,
+);

@@ -1,0 +1,75 @@
+/**
+ * The composition root: the one place that picks the adapters (store, identity, NATS, HTTP) and
+ * wires them into the registry.
+ */
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { ConfigError } from './config/load.js';
+import type { Config } from './config/types.js';
+import { buildApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import type { ReadinessCheck } from './http/ports.js';
+import { Authenticator } from './identity/authenticator.js';
+import { TokenVerifier } from './identity/verifier.js';
+import { Registry } from './registry/registry.js';
+import type { Store } from './store/port.js';
+import { SqliteStore } from './store/sqlite.js';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logLevel?: string;
+  clock?: Clock;
+}
+
+/** How often leases whose expiry passed unnoticed are ended (and audited). */
+const SWEEP_EVERY_MS = 1000;
+
+export function openStore(config: Config['store'], clock: Clock = systemClock): Store {
+  if (config.kind === 'sqlite') return new SqliteStore(config.path, clock);
+  throw new ConfigError('store.kind: postgres is not supported by this build yet; use sqlite');
+}
+
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const store = openStore(config.store, opts.clock);
+  const registry = new Registry({ store, pools: config.pools, lease: config.lease });
+  const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
+  const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
+  const app = await buildApp({
+    registry,
+    auth: new Authenticator(verifier, config.admin),
+    readiness,
+    metrics: new Metrics(() => registry.occupancy()),
+    ttlMs: config.lease.ttlMs,
+    maxClockSkewMs: config.lease.maxClockSkewMs,
+    issuerNames: config.issuers.map((i) => i.name),
+    logger: { level: opts.logLevel ?? config.log.level },
+  });
+
+  const sweeper = setInterval(() => {
+    registry.sweep().catch((err: unknown) => app.log.warn({ err }, 'expiry sweep failed'));
+  }, SWEEP_EVERY_MS);
+  sweeper.unref();
+
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (e) {
+    clearInterval(sweeper);
+    await store.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return {
+    url: `http://${host}:${port}`,
+    async close() {
+      clearInterval(sweeper);
+      await app.close();
+      await store.close();
+    },
+  };
+}

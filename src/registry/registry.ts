@@ -1,0 +1,395 @@
+/**
+ * The lease rules (CONTRACT §4, DESIGN "The uniqueness argument"): acquire, renew, release, revoke,
+ * supersede, pins and lineage. Every change is one store transaction with its audit entry; times
+ * come from the store's clock. Knows nothing of HTTP, SQL or NATS: ended leases are reported to
+ * `onEnded` after their transaction committed, so credentials can be revoked.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LeaseConfig, PoolConfig } from '../config/types.js';
+import { Forbidden, InvalidRequest, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
+import { inRanges } from '../snowflake/layout.js';
+import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
+import { allocate, samePrincipal } from './allocation.js';
+import {
+  actorName,
+  type Actor,
+  type AuditEntry,
+  type EndReason,
+  type Lease,
+  type Mapping,
+  type Principal,
+} from './types.js';
+
+/** What an issuer allows its principals. */
+export interface IssuerPolicy {
+  /** Pools its principals may lease in; undefined: all. */
+  pools?: string[];
+  /** false: pinned nodes only. */
+  dynamic: boolean;
+}
+
+export interface AcquireRequest {
+  principal: Principal;
+  policy: IssuerPolicy;
+  pool: string;
+  instance?: string;
+  node?: number;
+  natsPublicKey?: string;
+}
+
+export interface Grant {
+  lease: Lease;
+  /** The store's clock at grant. */
+  now: number;
+  superseded?: Lease;
+}
+
+export interface RegistryDeps {
+  store: Store;
+  pools: PoolConfig[];
+  lease: LeaseConfig;
+  /** Called after the transaction that ended these leases committed (release, revocation, supersession, expiry). */
+  onEnded?: (ended: Lease[]) => void;
+}
+
+export interface PoolOccupancy {
+  pool: PoolConfig;
+  total: number;
+  leased: number;
+  pinned: number;
+  free: number;
+}
+
+/** Where a lease's minted IDs may reach: the release instant for a release, else its expiry. */
+export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): number {
+  return reason === 'released' ? Math.min(endedAt, lease.expiresAt) : lease.expiresAt;
+}
+
+export class Registry {
+  private readonly pools: Map<string, PoolConfig>;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.pools = new Map(deps.pools.map((p) => [p.name, p]));
+  }
+
+  pool(name: string): PoolConfig {
+    const p = this.pools.get(name);
+    if (!p) throw new NotFound(`no pool named "${name}"`);
+    return p;
+  }
+
+  poolList(): PoolConfig[] {
+    return [...this.pools.values()];
+  }
+
+  async acquire(req: AcquireRequest): Promise<Grant> {
+    const pool = this.pool(req.pool);
+    if (req.policy.pools && !req.policy.pools.includes(pool.name)) {
+      throw new Forbidden(`your issuer may not lease in pool ${pool.name}`);
+    }
+    const { ttlMs, maxClockSkewMs, maxPerPrincipal } = this.deps.lease;
+    const ended: Lease[] = [];
+    const grant = await this.deps.store.transaction(async (tx) => {
+      const now = tx.now();
+      ended.push(...(await this.endExpired(tx, pool.name)));
+      let view = await tx.poolView(pool.name);
+      const mine = view.active.filter((l) => samePrincipal(l.principal, req.principal));
+      const superseded =
+        req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance && l.pool === pool.name);
+      if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
+        throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
+      }
+      if (superseded) {
+        // Checked before ending it, so a refused request leaves the old lease alone.
+        const held = view.active.find((l) => l.node === req.node);
+        if (req.node !== undefined && held && held.id !== superseded.id)
+          throw new NodeConflict(`node ${req.node} is leased`);
+        await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {});
+        ended.push(superseded);
+        view = await tx.poolView(pool.name);
+      }
+      const a = allocate({
+        pool,
+        active: view.active,
+        pins: view.pins,
+        nodes: view.nodes,
+        principal: req.principal,
+        now,
+        maxClockSkewMs,
+        dynamic: req.policy.dynamic,
+        ...(req.node !== undefined ? { requestedNode: req.node } : {}),
+      });
+      const lease: Lease = {
+        id: randomUUID(),
+        pool: pool.name,
+        node: a.node,
+        generation: a.generation,
+        principal: req.principal,
+        ...(req.instance !== undefined ? { instance: req.instance } : {}),
+        issuedAt: now,
+        expiresAt: now + ttlMs,
+        notBefore: a.notBefore,
+        ...(req.natsPublicKey !== undefined ? { natsPublicKey: req.natsPublicKey } : {}),
+      };
+      await tx.insertLease(lease);
+      await tx.audit({
+        at: now,
+        actor: actorName({ kind: 'principal', principal: req.principal }),
+        action: 'lease.granted',
+        pool: pool.name,
+        node: a.node,
+        leaseId: lease.id,
+        detail: {
+          generation: a.generation,
+          notBefore: new Date(a.notBefore).toISOString(),
+          ...(req.instance !== undefined ? { instance: req.instance } : {}),
+          ...(superseded ? { supersedes: superseded.id } : {}),
+        },
+      });
+      return { lease, now, ...(superseded ? { superseded } : {}) };
+    });
+    this.reportEnded(ended);
+    return grant;
+  }
+
+  /** Pushes expiry forward by one TTL. Only the lease's principal; an ended lease is gone (410). */
+  async renew(id: string, principal: Principal): Promise<{ lease: Lease; now: number }> {
+    const ended: Lease[] = [];
+    try {
+      return await this.deps.store
+        .transaction(async (tx) => {
+          const now = tx.now();
+          const lease = await this.owned(tx, id, principal);
+          if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`);
+          if (lease.expiresAt <= now) {
+            await this.end(tx, lease, 'expired', { kind: 'system' }, {});
+            ended.push(lease);
+            return { expired: true as const };
+          }
+          const expiresAt = now + this.deps.lease.ttlMs;
+          await tx.setExpiry(id, expiresAt);
+          return { lease: { ...lease, expiresAt }, now };
+        })
+        .then((r) => {
+          if ('expired' in r) throw new LeaseGone(`lease ${id} expired`);
+          return r;
+        });
+    } finally {
+      this.reportEnded(ended);
+    }
+  }
+
+  /** Ends the caller's own lease now. Idempotent: an ended lease stays ended. */
+  async release(id: string, principal: Principal): Promise<void> {
+    const ended = await this.deps.store.transaction(async (tx) => {
+      const lease = await this.owned(tx, id, principal);
+      if (lease.endedAt !== undefined) return undefined;
+      const now = tx.now();
+      const reason = lease.expiresAt <= now ? 'expired' : 'released';
+      await this.end(
+        tx,
+        lease,
+        reason,
+        reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal },
+        {},
+      );
+      return lease;
+    });
+    if (ended) this.reportEnded([ended]);
+  }
+
+  /** An admin ends one lease now; the ended lease is returned. */
+  async revoke(id: string, actor: Actor, reason?: string): Promise<Lease> {
+    const result = await this.deps.store.transaction(async (tx) => {
+      const lease = await tx.getLease(id);
+      if (!lease) throw new NotFound(`no lease ${id}`);
+      if (lease.endedAt !== undefined) return { lease, changed: false };
+      const now = tx.now();
+      const endReason: EndReason = lease.expiresAt <= now ? 'expired' : 'revoked';
+      const endedAt = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
+      return { lease: { ...lease, endedAt, endReason }, changed: true };
+    });
+    if (result.changed) this.reportEnded([result.lease]);
+    return result.lease;
+  }
+
+  /** An admin ends every lease of a principal, in every pool. */
+  async revokePrincipal(principal: Principal, actor: Actor, reason?: string): Promise<number> {
+    const ended = await this.deps.store.transaction(async (tx) => {
+      const leases = await tx.activeLeasesOf(principal);
+      const now = tx.now();
+      for (const l of leases) {
+        const expired = l.expiresAt <= now;
+        await this.end(tx, l, expired ? 'expired' : 'revoked', actor, reason !== undefined ? { reason } : {});
+      }
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'principal.revoked',
+        detail: {
+          issuer: principal.issuer,
+          subject: principal.subject,
+          leases: leases.length,
+          ...(reason ? { reason } : {}),
+        },
+      });
+      return leases;
+    });
+    this.reportEnded(ended);
+    return ended.length;
+  }
+
+  /** Ends leases whose expiry passed unnoticed, in every pool. Returns how many. */
+  async sweep(limit = 500): Promise<number> {
+    const now = await this.deps.store.now();
+    const due = await this.deps.store.expiredUnended(now, limit);
+    if (due.length === 0) return 0;
+    const ended = await this.deps.store.transaction(async (tx) => {
+      const out: Lease[] = [];
+      for (const d of due) {
+        const l = await tx.getLease(d.id);
+        if (l && l.endedAt === undefined && l.expiresAt <= tx.now()) {
+          await this.end(tx, l, 'expired', { kind: 'system' }, {});
+          out.push(l);
+        }
+      }
+      return out;
+    });
+    this.reportEnded(ended);
+    return ended.length;
+  }
+
+  async pin(
+    pool: string,
+    node: number,
+    principal: Principal,
+    note: string | undefined,
+    actor: Actor,
+  ): Promise<'created' | 'unchanged' | 'updated'> {
+    const p = this.pool(pool);
+    if (!inRanges(p.nodes, node)) throw new InvalidRequest(`node ${node} is not in pool ${pool}`);
+    return this.deps.store.transaction(async (tx) => {
+      const now = tx.now();
+      const existing = await tx.getPin(pool, node);
+      if (existing && !samePrincipal(existing.principal, principal)) {
+        throw new NodeConflict(`node ${node} of pool ${pool} is pinned to another principal`);
+      }
+      const holder = (await tx.poolView(pool)).active.find((l) => l.node === node && l.expiresAt > now);
+      if (holder && !samePrincipal(holder.principal, principal)) {
+        throw new NodeConflict(`node ${node} of pool ${pool} is leased by another principal`);
+      }
+      if (existing && (existing.note ?? undefined) === note) return 'unchanged';
+      await tx.putPin({
+        pool,
+        node,
+        principal,
+        ...(note !== undefined ? { note } : {}),
+        createdAt: existing?.createdAt ?? now,
+        createdBy: existing?.createdBy ?? actorName(actor),
+      });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: existing ? 'mapping.updated' : 'mapping.created',
+        pool,
+        node,
+        detail: { issuer: principal.issuer, subject: principal.subject, ...(note !== undefined ? { note } : {}) },
+      });
+      return existing ? 'updated' : 'created';
+    });
+  }
+
+  async unpin(pool: string, node: number, actor: Actor): Promise<void> {
+    this.pool(pool);
+    await this.deps.store.transaction(async (tx) => {
+      const existing = await tx.getPin(pool, node);
+      if (!existing) throw new NotFound(`node ${node} of pool ${pool} is not pinned`);
+      await tx.deletePin(pool, node);
+      await tx.audit({
+        at: tx.now(),
+        actor: actorName(actor),
+        action: 'mapping.deleted',
+        pool,
+        node,
+        detail: { issuer: existing.principal.issuer, subject: existing.principal.subject },
+      });
+    });
+  }
+
+  listPins(pool?: string): Promise<Mapping[]> {
+    if (pool !== undefined) this.pool(pool);
+    return this.deps.store.listPins(pool);
+  }
+
+  async listLeases(f: LeaseFilter): Promise<{ leases: Lease[]; now: number }> {
+    const now = await this.deps.store.now();
+    return { leases: await this.deps.store.listLeases({ ...f, now }), now };
+  }
+
+  listAudit(after: number, limit: number): Promise<AuditEntry[]> {
+    return this.deps.store.listAudit(after, limit);
+  }
+
+  /** The lease that held `node` of `pool` at `atMs`, if any. */
+  lineage(pool: string, node: number, atMs: number): Promise<Lease | undefined> {
+    this.pool(pool);
+    return this.deps.store.leaseAt(pool, node, atMs);
+  }
+
+  async occupancy(): Promise<PoolOccupancy[]> {
+    const now = await this.deps.store.now();
+    const out: PoolOccupancy[] = [];
+    for (const pool of this.pools.values()) {
+      const total = pool.nodes.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
+      const c = await this.deps.store.counts(pool.name, now);
+      out.push({
+        pool,
+        total,
+        leased: c.leased,
+        pinned: c.pinned,
+        free: total - c.leased - c.pinned + c.pinnedAndLeased,
+      });
+    }
+    return out;
+  }
+
+  private async owned(tx: StoreTx, id: string, principal: Principal): Promise<Lease> {
+    const lease = await tx.getLease(id);
+    if (!lease) throw new NotFound(`no lease ${id}`);
+    if (!samePrincipal(lease.principal, principal)) throw new Forbidden(`lease ${id} belongs to another principal`);
+    return lease;
+  }
+
+  private async endExpired(tx: StoreTx, pool: string): Promise<Lease[]> {
+    const now = tx.now();
+    const expired = (await tx.poolView(pool)).active.filter((l) => l.expiresAt <= now);
+    for (const l of expired) await this.end(tx, l, 'expired', { kind: 'system' }, {});
+    return expired;
+  }
+
+  private async end(
+    tx: StoreTx,
+    lease: Lease,
+    reason: EndReason,
+    actor: Actor,
+    detail: Record<string, unknown>,
+  ): Promise<number> {
+    // An expiry noticed late still ended at the expiry instant.
+    const endedAt = reason === 'expired' ? lease.expiresAt : tx.now();
+    await tx.endLease(lease, endedAt, reason, floorEndOf(lease, endedAt, reason));
+    await tx.audit({
+      at: tx.now(),
+      actor: actorName(actor),
+      action: `lease.${reason}`,
+      pool: lease.pool,
+      node: lease.node,
+      leaseId: lease.id,
+      detail: { ...detail, principal: `${lease.principal.issuer}:${lease.principal.subject}` },
+    });
+    return endedAt;
+  }
+
+  private reportEnded(ended: Lease[]): void {
+    if (ended.length > 0) this.deps.onEnded?.(ended);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Numbered SQLite migrations. Each runs once, in its own transaction, recorded in schema_migrations.
+ * Never edit a migration that has shipped: add the next number.
+ */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE leases (
+        id              TEXT PRIMARY KEY,
+        pool            TEXT NOT NULL,
+        node            INTEGER NOT NULL,
+        generation      INTEGER NOT NULL,
+        issuer          TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        instance        TEXT,
+        issued_at       INTEGER NOT NULL,
+        expires_at      INTEGER NOT NULL,
+        not_before      INTEGER NOT NULL,
+        nats_public_key TEXT,
+        ended_at        INTEGER,
+        end_reason      TEXT
+      ) STRICT;
+      -- The uniqueness argument's last line of defence: one unended lease per node.
+      CREATE UNIQUE INDEX leases_one_active_per_node ON leases (pool, node) WHERE ended_at IS NULL;
+      CREATE UNIQUE INDEX leases_generation ON leases (pool, node, generation);
+      CREATE INDEX leases_principal ON leases (issuer, subject) WHERE ended_at IS NULL;
+      CREATE INDEX leases_unended_expiry ON leases (expires_at) WHERE ended_at IS NULL;
+
+      CREATE TABLE nodes (
+        pool         TEXT NOT NULL,
+        node         INTEGER NOT NULL,
+        generation   INTEGER NOT NULL,
+        last_end     INTEGER,
+        last_issuer  TEXT,
+        last_subject TEXT,
+        PRIMARY KEY (pool, node)
+      ) STRICT;
+
+      CREATE TABLE mappings (
+        pool       TEXT NOT NULL,
+        node       INTEGER NOT NULL,
+        issuer     TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        note       TEXT,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (pool, node)
+      ) STRICT;
+
+      CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       INTEGER NOT NULL,
+        actor    TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        pool     TEXT,
+        node     INTEGER,
+        lease_id TEXT,
+        detail   TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE nats_state (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        data    TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
