@@ -1,0 +1,135 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Configuration } from 'oidc-provider';
+import { loadSigningKeys } from './dev-issuer-keys.js';
+import { memoryStorage } from './dev-issuer-storage.js';
+import { isLoopbackUrl } from './discovery.js';
+import { loadOidcProvider, type OidcProvider } from './oidc-provider-module.js';
+
+/** The audience every dev token carries: what a snowgate issuer config lists under `audience`. */
+export const DEV_AUDIENCE = 'snowgate';
+/**
+ * The resource indicator (RFC 8707) naming snowgate. oidc-provider requires an absolute URI
+ * here, while the token's `aud` stays the plain DEV_AUDIENCE; it is also the default, so a
+ * client need not send `resource` at all.
+ */
+export const DEV_RESOURCE = 'urn:snowgate';
+const TOKEN_TTL_SECONDS = 3600;
+
+export interface DevClient {
+  clientId: string;
+  clientSecret: string;
+  /** Added to every token of this client, e.g. `{ groups: ['snowgate-admins'] }`; cannot replace registered claims. */
+  claims?: Record<string, unknown>;
+}
+
+export interface DevIssuerOptions {
+  /** A loopback address (default 127.0.0.1): the issuer speaks plain http. */
+  host?: string;
+  /** Default 0, any free port. Give the same port on a restart, or earlier tokens name another issuer. */
+  port?: number;
+  /** Where the private signing JWKS is kept (0600); without it keys live only as long as the process. */
+  jwksFile?: string;
+  clients: DevClient[];
+  /** Where oidc-provider's internal errors go (default console.error). */
+  onError?: (error: Error) => void;
+}
+
+export interface DevIssuer {
+  issuer: string;
+  tokenEndpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The development OIDC issuer of `snowgate dev`: a real oidc-provider that hands each client a
+ * JWT access token for snowgate through the client_credentials grant, with `sub` = client id.
+ * Nothing else is enabled: no interactive logins, introspection or revocation.
+ */
+export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer> {
+  const host = opts.host ?? '127.0.0.1';
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  if (!isLoopbackUrl(new URL(`http://${urlHost}`))) {
+    throw new Error(`the dev issuer speaks plain http, so it listens on loopback only, not ${host}`);
+  }
+  const [oidc, jwks] = await Promise.all([loadOidcProvider(), loadSigningKeys(opts.jwksFile)]);
+
+  // The issuer URL holds the port, so the socket is bound before the provider exists.
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const issuer = `http://${urlHost}:${(server.address() as AddressInfo).port}`;
+
+  const provider = new oidc.default(issuer, providerConfiguration(oidc, opts.clients, jwks));
+  const onError = opts.onError ?? ((e: Error) => console.error('dev issuer:', e));
+  provider.on('server_error', (_ctx, error) => onError(error));
+  server.on('request', provider.callback());
+
+  return {
+    issuer,
+    tokenEndpoint: `${issuer}/token`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        // Keep-alive sockets of earlier clients would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function providerConfiguration(
+  { errors }: OidcProvider,
+  clients: DevClient[],
+  jwks: Configuration['jwks'],
+): Configuration {
+  const claimsOf = new Map(clients.map((c) => [c.clientId, c.claims ?? {}]));
+  return {
+    adapter: memoryStorage(),
+    jwks,
+    clients: clients.map((c) => ({
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    // oidc-provider puts the client id in `sub` for client_credentials and spreads these claims
+    // before its own, so a client's claims can add groups but never change sub, iss, aud or exp.
+    extraTokenClaims: (_ctx, token) => (token.clientId === undefined ? undefined : claimsOf.get(token.clientId)),
+    ttl: { ClientCredentials: TOKEN_TTL_SECONDS },
+    // Machines, not browsers, call this issuer: no CORS, and errors as JSON rather than an HTML page.
+    clientBasedCORS: () => false,
+    renderError: (ctx, out) => {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+    findAccount: () => undefined,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => DEV_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (resource !== DEV_RESOURCE) throw new errors.InvalidTarget(`the only resource here is ${DEV_RESOURCE}`);
+          return {
+            audience: DEV_AUDIENCE,
+            scope: '',
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: TOKEN_TTL_SECONDS,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+  };
+}
