@@ -162,11 +162,17 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     issuers.map((x) => x.name),
     'issuers',
   );
+  // Two entries for one `iss` would make which policy applies depend on list order.
+  unique(
+    issuers.map((x) => x.issuer),
+    'issuers[].issuer',
+  );
 
   const ttlMs = duration(f.lease?.ttl, '10m', 'lease.ttl');
   const maxClockSkewMs = duration(f.lease?.maxClockSkew, '2s', 'lease.maxClockSkew');
   if (ttlMs < 1000) throw new ConfigError('lease.ttl: must be at least 1s');
-  if (ttlMs <= 2 * maxClockSkewMs) throw new ConfigError('lease.ttl: must be more than twice lease.maxClockSkew');
+  // A client fences itself maxClockSkew before expiry, so a shorter lease could never mint.
+  if (ttlMs <= maxClockSkewMs) throw new ConfigError('lease.ttl: must be longer than lease.maxClockSkew');
 
   const admin = {
     ...(f.admin?.bootstrapToken ? { bootstrapToken: f.admin.bootstrapToken } : {}),
