@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, openSync, closeSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { UsageError } from './exit.js';
+import { need } from './need.js';
+
+export interface DevNats {
+  dir: string;
+  url: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+/** The first `name` on PATH that this process may run. */
+export function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((ok, fail) => srv.once('error', fail).listen(0, '127.0.0.1', ok));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((ok) => srv.close(() => ok()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.end();
+      ok(true);
+    });
+    s.on('error', () => ok(false));
+  });
+}
+
+/**
+ * Operator-mode keys made once under DATA/nats (`snowgate init`), then a nats-server child on a
+ * free loopback port, logging to DATA/nats/nats-server.log. Undefined when nats-server is not on PATH.
+ */
+export async function startDevNats(dataDir: string): Promise<DevNats | undefined> {
+  const bin = onPath('nats-server');
+  if (!bin) return undefined;
+  const dir = path.join(dataDir, 'nats');
+  const conf = path.join(dir, 'nats-server.conf');
+  if (!existsSync(conf)) {
+    const init = await need('NATS set-up (src/nats/init.ts)', () => import('../nats/init.js'));
+    await init.initNats(dir).catch((e: unknown) => {
+      // Half a set-up (keys but no server config): the operator must decide what to keep.
+      throw e instanceof init.InitRefused
+        ? new UsageError(`--data: ${e.message}; remove ${dir} to start NATS afresh`)
+        : e;
+    });
+  }
+  const port = await freePort();
+  const logFile = path.join(dir, 'nats-server.log');
+  const log = openSync(logFile, 'a', 0o600);
+  const child = spawn(bin, ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], {
+    cwd: dir,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  let exited: number | null | undefined;
+  const exit = new Promise<void>((ok) =>
+    child.on('exit', (code) => {
+      exited = code;
+      ok();
+    }),
+  );
+  // Also on a crash of this process: a stray nats-server would hold its port and state folder.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+
+  const until = Date.now() + READY_TIMEOUT_MS;
+  while (!(await accepts(port))) {
+    if (exited !== undefined || Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`nats-server did not start (exit ${String(exited)}); see ${logFile}`);
+    }
+    await delay(100);
+  }
+  return {
+    dir,
+    url: `nats://127.0.0.1:${port}`,
+    logFile,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      if (exited === undefined) {
+        child.kill('SIGTERM');
+        await exit;
+      }
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { shellQuote } from './options.js';
+
+export interface WalkthroughInput {
+  registry: string;
+  issuer: string;
+  tokenEndpoint: string;
+  dataDir: string;
+  secrets: { service: string; admin: string };
+  nats?: { url: string; logFile: string };
+}
+
+// Plain sed rather than jq: it is everywhere, and the token endpoint answers compact JSON.
+const ACCESS_TOKEN = `sed -E 's/.*"access_token":"([^"]+)".*/\\1/'`;
+
+function tokenCurl(endpoint: string, client: string, secret: string): string {
+  return `curl -s -u ${shellQuote(`${client}:${secret}`)} -d grant_type=client_credentials ${shellQuote(endpoint)} | ${ACCESS_TOKEN}`;
+}
+
+/** What `snowgate dev` prints once up: where things are, then commands to copy and paste. */
+export function walkthrough(i: WalkthroughInput): string {
+  const reg = shellQuote(i.registry);
+  return [
+    '',
+    'snowgate dev is up (Ctrl-C stops it)',
+    `  registry  ${i.registry}   (API description: ${i.registry}/openapi.json)`,
+    `  issuer    ${i.issuer}   (dev OIDC issuer; clients dev-service and dev-admin)`,
+    `  data      ${i.dataDir}`,
+    i.nats
+      ? `  nats      ${i.nats.url}   (log: ${i.nats.logFile})`
+      : '  nats      not running: nats-server is not on PATH (apt-get install nats-server), so leases come without NATS credentials',
+    '',
+    '# 1. a workload token (client_credentials, audience snowgate, valid 1 h):',
+    `TOKEN=$(${tokenCurl(i.tokenEndpoint, 'dev-service', i.secrets.service)})`,
+    '',
+    '# 2. lease a node with it:',
+    `curl -s -X POST ${reg}/v1/leases -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"pool":"default","instance":"demo-1"}'`,
+    '',
+    '#    or hold one, renewed, with its NATS credentials in demo.creds:',
+    'echo "$TOKEN" > token',
+    `npx snowgate lease --registry ${reg} --token-file token --instance demo-1 --creds-file demo.creds`,
+    '',
+    '# 3. an admin token (groups: [snowgate-admins]) and what it sees:',
+    `ADMIN=$(${tokenCurl(i.tokenEndpoint, 'dev-admin', i.secrets.admin)})`,
+    `npx snowgate admin --registry ${reg} --token "$ADMIN" leases`,
+    `curl -s ${reg}/v1/admin/audit -H "authorization: Bearer $ADMIN"`,
+    '',
+  ].join('\n');
+}

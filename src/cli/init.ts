@@ -1,0 +1,38 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from './exit.js';
+import { need } from './need.js';
+import { shellQuote } from './options.js';
+
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('create NATS operator, accounts and signing key, and a nats-server.conf for them')
+    .requiredOption('--out <dir>', 'folder for the key material and nats-server.conf (nats.dir in the config)')
+    .action(async (flags: { out: string }) => {
+      const nats = await need('NATS set-up (src/nats/init.ts)', () => import('../nats/init.js'));
+      const out = path.resolve(flags.out);
+      let files: string[];
+      try {
+        ({ files } = await nats.initNats(out));
+      } catch (e) {
+        // Overwriting keys would orphan every account and user issued under them.
+        if (e instanceof nats.InitRefused) throw new UsageError(`--out: ${e.file} exists; not overwriting NATS keys`);
+        throw e;
+      }
+      const conf = path.join(out, 'nats-server.conf');
+      process.stdout.write(
+        [
+          `wrote (0600 for keys):`,
+          ...files.map((f) => `  ${f}`),
+          '',
+          'run NATS with:',
+          `  nats-server -c ${shellQuote(conf)} -a 127.0.0.1 -p 4222`,
+          '',
+          'and point the registry at it:',
+          `  nats: { dir: ${JSON.stringify(out)}, servers: [nats://127.0.0.1:4222] }`,
+          '',
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,83 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { UsageError } from './exit.js';
+import { parseBaseUrl, parseNonNegativeInt } from './options.js';
+import { shutdownSignal } from './signals.js';
+import { tokenFromCommand, tokenFromFile } from './token-source.js';
+
+interface LeaseFlags {
+  registry: string;
+  tokenFile?: string;
+  tokenCmd?: string;
+  pool?: string;
+  instance?: string;
+  node?: number;
+  credsFile?: string;
+  once?: boolean;
+}
+
+function parseInstance(value: string): string {
+  // Checked here too so a typo fails before a token is spent (CONTRACT §4 instance).
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(value)) throw new InvalidArgumentError('1-128 letters, digits and ._:-');
+  return value;
+}
+
+export function registerLease(program: Command): void {
+  program
+    .command('lease')
+    .description('acquire a node lease, print it as JSON, keep it renewed and release it on exit')
+    .addOption(
+      new Option('--registry <url>', 'registry base URL')
+        .env('SNOWGATE_REGISTRY')
+        .argParser(parseBaseUrl)
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--token-file <file>', 'file holding the bearer token, re-read before every request'))
+    .addOption(
+      new Option(
+        '--token-cmd <command>',
+        'shell command printing the bearer token, run before every request',
+      ).conflicts('tokenFile'),
+    )
+    .option('--pool <name>', 'pool to lease in (the registry defaults to "default")')
+    .addOption(
+      new Option('--instance <id>', 'this process, so a restart supersedes its old lease').argParser(parseInstance),
+    )
+    .addOption(new Option('--node <n>', 'ask for this node').argParser(parseNonNegativeInt))
+    .option('--creds-file <file>', 'keep the NATS credentials in this file (0600, replaced atomically)')
+    .option('--once', 'print the lease and exit: no renewal, no release')
+    .action(async (flags: LeaseFlags) => {
+      const token = flags.tokenFile
+        ? tokenFromFile(flags.tokenFile)
+        : flags.tokenCmd
+          ? tokenFromCommand(flags.tokenCmd)
+          : undefined;
+      if (!token) throw new UsageError('--token-file or --token-cmd is required');
+      if (flags.credsFile) {
+        // Found out now, not after a lease is granted and would be left dangling.
+        const dir = path.dirname(path.resolve(flags.credsFile));
+        await access(dir, constants.W_OK).catch(() => {
+          throw new UsageError(`--creds-file: cannot write in ${dir}`);
+        });
+      }
+      // Loaded here: the NATS key libraries are not needed to print help or decode an ID.
+      const { keepLease } = await import('./lease-keeper.js');
+      await keepLease({
+        registry: flags.registry,
+        token,
+        request: {
+          ...(flags.pool !== undefined ? { pool: flags.pool } : {}),
+          ...(flags.instance !== undefined ? { instance: flags.instance } : {}),
+          ...(flags.node !== undefined ? { node: flags.node } : {}),
+        },
+        ...(flags.credsFile ? { credsFile: flags.credsFile } : {}),
+        once: flags.once === true,
+        // --once ends by itself; only a kept lease needs SIGINT/SIGTERM to mean "release".
+        signal: flags.once ? new AbortController().signal : shutdownSignal(),
+        print: (line) => process.stdout.write(`${line}\n`),
+        log: (line) => process.stderr.write(`snowgate lease: ${line}\n`),
+      });
+    });
+}
