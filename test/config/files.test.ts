@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 const YAML = `# a comment
@@ -116,5 +117,29 @@ describe('config: files', () => {
     );
     assert.throws(() => loadConfig(file('list.yaml'), {}), ConfigError);
     assert.throws(() => loadConfig(file('empty.yaml'), {}), ConfigError);
+  });
+});
+
+describe('config: the shipped files', () => {
+  // This file runs as dist/test/config/files.test.js; config/ is at the package root.
+  const shipped = (name: string) => fileURLToPath(new URL(`../../../config/${name}`, import.meta.url));
+
+  it('config/snowgate.example.yaml, the full reference, loads as written', () => {
+    const c = loadConfig(shipped('snowgate.example.yaml'), { SNOWGATE_ADMIN_TOKEN: 'a-long-enough-admin-token' });
+    assert.deepEqual(
+      c.issuers.map((i) => i.name),
+      ['corp', 'k8s', 'gha'],
+    );
+    assert.equal(c.issuers[2]?.issuer, 'https://token.actions.githubusercontent.com');
+    assert.ok(c.nats);
+  });
+
+  it('config/dev.yaml loads once snowgate dev fills its variables', () => {
+    const c = loadConfig(shipped('dev.yaml'), {
+      SNOWGATE_DEV_DATA: '/tmp/snowgate-dev',
+      SNOWGATE_DEV_ISSUER: 'http://127.0.0.1:8081',
+    });
+    assert.deepEqual(c.store, { kind: 'sqlite', path: '/tmp/snowgate-dev/snowgate.db' });
+    assert.equal(c.admin.issuer, 'dev');
   });
 });
