@@ -4,7 +4,6 @@
  */
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { ConfigError } from './config/load.js';
 import type { Config } from './config/types.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -13,6 +12,7 @@ import { Authenticator } from './identity/authenticator.js';
 import { TokenVerifier } from './identity/verifier.js';
 import { Registry } from './registry/registry.js';
 import type { Store } from './store/port.js';
+import { PostgresStore } from './store/postgres.js';
 import { SqliteStore } from './store/sqlite.js';
 
 export interface RunningServer {
@@ -28,13 +28,14 @@ export interface ServerOptions {
 /** How often leases whose expiry passed unnoticed are ended (and audited). */
 const SWEEP_EVERY_MS = 1000;
 
-export function openStore(config: Config['store'], clock: Clock = systemClock): Store {
+/** SQLite takes the given clock; PostgreSQL always uses the database's, shared by every replica. */
+export async function openStore(config: Config['store'], clock: Clock = systemClock): Promise<Store> {
   if (config.kind === 'sqlite') return new SqliteStore(config.path, clock);
-  throw new ConfigError('store.kind: postgres is not supported by this build yet; use sqlite');
+  return PostgresStore.open(config.url);
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
-  const store = openStore(config.store, opts.clock);
+  const store = await openStore(config.store, opts.clock);
   const registry = new Registry({ store, pools: config.pools, lease: config.lease });
   const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
   const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];

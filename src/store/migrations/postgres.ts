@@ -1,0 +1,69 @@
+/**
+ * Numbered PostgreSQL migrations, run under an advisory lock so replicas starting together apply
+ * each once. Never edit a migration that has shipped: add the next number.
+ */
+export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE leases (
+        id              TEXT PRIMARY KEY,
+        pool            TEXT NOT NULL,
+        node            INTEGER NOT NULL,
+        generation      INTEGER NOT NULL,
+        issuer          TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        instance        TEXT,
+        issued_at       BIGINT NOT NULL,
+        expires_at      BIGINT NOT NULL,
+        not_before      BIGINT NOT NULL,
+        nats_public_key TEXT,
+        ended_at        BIGINT,
+        end_reason      TEXT
+      );
+      -- The uniqueness argument's last line of defence: one unended lease per node.
+      CREATE UNIQUE INDEX leases_one_active_per_node ON leases (pool, node) WHERE ended_at IS NULL;
+      CREATE UNIQUE INDEX leases_generation ON leases (pool, node, generation);
+      CREATE INDEX leases_principal ON leases (issuer, subject) WHERE ended_at IS NULL;
+      CREATE INDEX leases_unended_expiry ON leases (expires_at) WHERE ended_at IS NULL;
+
+      CREATE TABLE nodes (
+        pool         TEXT NOT NULL,
+        node         INTEGER NOT NULL,
+        generation   INTEGER NOT NULL,
+        last_end     BIGINT,
+        last_issuer  TEXT,
+        last_subject TEXT,
+        PRIMARY KEY (pool, node)
+      );
+
+      CREATE TABLE mappings (
+        pool       TEXT NOT NULL,
+        node       INTEGER NOT NULL,
+        issuer     TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        note       TEXT,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (pool, node)
+      );
+
+      CREATE TABLE audit (
+        id       BIGSERIAL PRIMARY KEY,
+        at       BIGINT NOT NULL,
+        actor    TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        pool     TEXT,
+        node     INTEGER,
+        lease_id TEXT,
+        detail   TEXT NOT NULL
+      );
+
+      CREATE TABLE nats_state (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        version BIGINT NOT NULL,
+        data    TEXT NOT NULL
+      );
+    `,
+  },
+];
