@@ -35,13 +35,15 @@ export const PoolSchema = Type.Object(
   {
     name: Name,
     epoch: Type.String({ minLength: 1 }),
-    layout: Type.Object(
-      {
-        timestampBits: Type.Integer({ minimum: 1, maximum: 62 }),
-        nodeBits: Type.Integer({ minimum: 1, maximum: 30 }),
-        sequenceBits: Type.Integer({ minimum: 0, maximum: 61 }),
-      },
-      strict,
+    layout: Type.Optional(
+      Type.Object(
+        {
+          timestampBits: Type.Integer({ minimum: 1, maximum: 62 }),
+          nodeBits: Type.Integer({ minimum: 1, maximum: 30 }),
+          sequenceBits: Type.Integer({ minimum: 0, maximum: 61 }),
+        },
+        strict,
+      ),
     ),
     nodes: Type.Optional(Type.String({ minLength: 1 })),
   },
