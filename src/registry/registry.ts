@@ -48,7 +48,7 @@ export interface RegistryDeps {
   store: Store;
   pools: PoolConfig[];
   lease: LeaseConfig;
-  /** Called after the transaction that ended these leases committed (release, revocation, supersession, expiry). */
+  /** Called after the transaction that ended these leases committed, with their end recorded. */
   onEnded?: (ended: Lease[]) => void;
 }
 
@@ -104,8 +104,7 @@ export class Registry {
         const held = view.active.find((l) => l.node === req.node);
         if (req.node !== undefined && held && held.id !== superseded.id)
           throw new NodeConflict(`node ${req.node} is leased`);
-        await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {});
-        ended.push(superseded);
+        ended.push(await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {}));
         view = await tx.poolView(pool.name);
       }
       const a = allocate({
@@ -162,8 +161,7 @@ export class Registry {
           const lease = await this.owned(tx, id, principal);
           if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`);
           if (lease.expiresAt <= now) {
-            await this.end(tx, lease, 'expired', { kind: 'system' }, {});
-            ended.push(lease);
+            ended.push(await this.end(tx, lease, 'expired', { kind: 'system' }, {}));
             return { expired: true as const };
           }
           const expiresAt = now + this.deps.lease.ttlMs;
@@ -186,14 +184,8 @@ export class Registry {
       if (lease.endedAt !== undefined) return undefined;
       const now = tx.now();
       const reason = lease.expiresAt <= now ? 'expired' : 'released';
-      await this.end(
-        tx,
-        lease,
-        reason,
-        reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal },
-        {},
-      );
-      return lease;
+      const actor: Actor = reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal };
+      return this.end(tx, lease, reason, actor, {});
     });
     if (ended) this.reportEnded([ended]);
   }
@@ -206,8 +198,8 @@ export class Registry {
       if (lease.endedAt !== undefined) return { lease, changed: false };
       const now = tx.now();
       const endReason: EndReason = lease.expiresAt <= now ? 'expired' : 'revoked';
-      const endedAt = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
-      return { lease: { ...lease, endedAt, endReason }, changed: true };
+      const ended = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
+      return { lease: ended, changed: true };
     });
     if (result.changed) this.reportEnded([result.lease]);
     return result.lease;
@@ -218,9 +210,10 @@ export class Registry {
     const ended = await this.deps.store.transaction(async (tx) => {
       const leases = await tx.activeLeasesOf(principal);
       const now = tx.now();
+      const out: Lease[] = [];
       for (const l of leases) {
         const expired = l.expiresAt <= now;
-        await this.end(tx, l, expired ? 'expired' : 'revoked', actor, reason !== undefined ? { reason } : {});
+        out.push(await this.end(tx, l, expired ? 'expired' : 'revoked', actor, reason !== undefined ? { reason } : {}));
       }
       await tx.audit({
         at: now,
@@ -233,7 +226,7 @@ export class Registry {
           ...(reason ? { reason } : {}),
         },
       });
-      return leases;
+      return out;
     });
     this.reportEnded(ended);
     return ended.length;
@@ -249,8 +242,7 @@ export class Registry {
       for (const d of due) {
         const l = await tx.getLease(d.id);
         if (l && l.endedAt === undefined && l.expiresAt <= tx.now()) {
-          await this.end(tx, l, 'expired', { kind: 'system' }, {});
-          out.push(l);
+          out.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
         }
       }
       return out;
@@ -353,6 +345,11 @@ export class Registry {
     return out;
   }
 
+  /** Appends an audit entry for a change made outside the lease rules (a signing-key rotation). */
+  async record(actor: Actor, action: string, detail: Record<string, unknown>): Promise<void> {
+    await this.deps.store.transaction((tx) => tx.audit({ at: tx.now(), actor: actorName(actor), action, detail }));
+  }
+
   private async owned(tx: StoreTx, id: string, principal: Principal): Promise<Lease> {
     const lease = await tx.getLease(id);
     if (!lease) throw new NotFound(`no lease ${id}`);
@@ -363,8 +360,9 @@ export class Registry {
   private async endExpired(tx: StoreTx, pool: string): Promise<Lease[]> {
     const now = tx.now();
     const expired = (await tx.poolView(pool)).active.filter((l) => l.expiresAt <= now);
-    for (const l of expired) await this.end(tx, l, 'expired', { kind: 'system' }, {});
-    return expired;
+    const out: Lease[] = [];
+    for (const l of expired) out.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
+    return out;
   }
 
   private async end(
@@ -373,7 +371,7 @@ export class Registry {
     reason: EndReason,
     actor: Actor,
     detail: Record<string, unknown>,
-  ): Promise<number> {
+  ): Promise<Lease> {
     // An expiry noticed late still ended at the expiry instant.
     const endedAt = reason === 'expired' ? lease.expiresAt : tx.now();
     await tx.endLease(lease, endedAt, reason, floorEndOf(lease, endedAt, reason));
@@ -386,7 +384,7 @@ export class Registry {
       leaseId: lease.id,
       detail: { ...detail, principal: `${lease.principal.issuer}:${lease.principal.subject}` },
     });
-    return endedAt;
+    return { ...lease, endedAt, endReason: reason };
   }
 
   private reportEnded(ended: Lease[]): void {

@@ -144,8 +144,8 @@ describe('registry: the floor', () => {
     assert.equal(b.superseded?.id, a.lease.id);
     assert.ok(b.lease.notBefore <= b.now);
     assert.deepEqual(
-      ended.map((l) => l.endReason ?? l.id),
-      [a.lease.id],
+      ended.map((l) => [l.id, l.endReason]),
+      [[a.lease.id, 'superseded']],
     );
     await assert.rejects(registry.renew(a.lease.id, p('r')), LeaseGone);
     await registry.renew(b.lease.id, p('r'));
