@@ -1,0 +1,105 @@
+/**
+ * `snowgate init --out DIR`: a fresh NATS trust chain for snowgate, and the nats-server.conf
+ * that trusts it (CONTRACT §2). Never overwrites: keys once handed out must not silently change.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { encodeAccount, encodeOperator, encodeUser } from '@nats-io/jwt';
+import { buildAccountJwt, SYSTEM_ACCOUNT_LIMITS } from './account.js';
+import { MANIFEST_FILE, SERVER_CONF_FILE, SYSTEM_CREDS_FILE, type NatsKeyManifest } from './keys.js';
+import { generateNkey } from './nkey.js';
+import { JETSTREAM_DIR, renderServerConf, RESOLVER_DIR } from './server-conf.js';
+import { createSigner } from './signer.js';
+import { formatCreds } from './user-jwt.js';
+
+/** A file init would write already exists; nothing was written. */
+export class InitRefused extends Error {
+  constructor(readonly file: string) {
+    super(`${file} already exists; refusing to overwrite NATS keys`);
+  }
+}
+
+const OPERATOR_NAME = 'snowgate';
+const SYSTEM_ACCOUNT_NAME = 'SYS';
+const SYSTEM_USER_NAME = 'snowgate-sys';
+const APP_ACCOUNT_NAME = 'snowgate';
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function buildManifest(): Promise<NatsKeyManifest> {
+  const operator = generateNkey('operator');
+  const sys = generateNkey('account');
+  const sysUser = generateNkey('user');
+  const app = generateNkey('account');
+  const signingKey = generateNkey('account');
+  const op = createSigner(operator.seed);
+
+  // One-off JWTs go through @nats-io/jwt; the application account uses the same builder as
+  // every later update, so the preloaded JWT and the pushed ones never differ in shape.
+  const operatorJwt = await encodeOperator(OPERATOR_NAME, op, { system_account: sys.publicKey });
+  const sysJwt = await encodeAccount(
+    SYSTEM_ACCOUNT_NAME,
+    sys.publicKey,
+    { limits: SYSTEM_ACCOUNT_LIMITS },
+    { signer: op },
+  );
+  // The registry only pushes account JWTs with this user, so that is all it may do.
+  const sysUserJwt = await encodeUser(SYSTEM_USER_NAME, sysUser.publicKey, createSigner(sys.seed), {
+    pub: { allow: ['$SYS.REQ.CLAIMS.UPDATE', '$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE'] },
+    sub: { allow: ['_INBOX.>'] },
+  });
+  const appJwt = buildAccountJwt({
+    operator: op,
+    accountPublicKey: app.publicKey,
+    name: APP_ACCOUNT_NAME,
+    signingKeys: [signingKey.publicKey],
+    revocations: {},
+    iatSeconds: Math.floor(Date.now() / 1000),
+  });
+  return {
+    version: 1,
+    operator: { name: OPERATOR_NAME, ...operator, jwt: operatorJwt },
+    systemAccount: { name: SYSTEM_ACCOUNT_NAME, ...sys, jwt: sysJwt },
+    systemUser: { name: SYSTEM_USER_NAME, ...sysUser, jwt: sysUserJwt },
+    account: { name: APP_ACCOUNT_NAME, ...app, jwt: appJwt },
+    signingKey,
+  };
+}
+
+/** Writes the keys and nats-server.conf into `outDir`; throws InitRefused if any file exists. */
+export async function initNats(outDir: string): Promise<{ files: string[] }> {
+  const dir = path.resolve(outDir);
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const credsFile = path.join(dir, SYSTEM_CREDS_FILE);
+  const confFile = path.join(dir, SERVER_CONF_FILE);
+  for (const f of [manifestFile, credsFile, confFile]) if (await exists(f)) throw new InitRefused(f);
+
+  const m = await buildManifest();
+  const conf = renderServerConf({
+    dir,
+    operatorJwt: m.operator.jwt,
+    systemAccount: m.systemAccount.publicKey,
+    preload: { [m.systemAccount.publicKey]: m.systemAccount.jwt, [m.account.publicKey]: m.account.jwt },
+  });
+
+  // mkdir's mode applies only to folders it creates: an existing folder keeps its own.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(path.join(dir, RESOLVER_DIR), { recursive: true, mode: 0o700 });
+  await mkdir(path.join(dir, JETSTREAM_DIR), { recursive: true, mode: 0o700 });
+  // 'wx' fails if a concurrent init got there first; the manifest goes first, as the lock.
+  const write = (file: string, text: string): Promise<void> =>
+    writeFile(file, text, { mode: 0o600, flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EEXIST' ? new InitRefused(file) : e;
+    });
+  await write(manifestFile, `${JSON.stringify(m, null, 2)}\n`);
+  await write(credsFile, formatCreds(m.systemUser.jwt, m.systemUser.seed));
+  await write(confFile, conf);
+  return { files: [manifestFile, credsFile, confFile] };
+}

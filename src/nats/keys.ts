@@ -1,0 +1,82 @@
+/**
+ * The key material `snowgate init` leaves in its dir, and reading it back (`nats.dir`).
+ *
+ * DIR/snowgate-nats.json (0600) holds every key; DIR/sys.creds (0600) is the system user's
+ * creds for tools such as the `nats` CLI. Both are read-only after init: keys added later
+ * (rotated signing keys) live in the registry's store, see state.ts.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodePublicKey, decodeSeed, type NkeyRole } from './nkey.js';
+import { createSigner } from './signer.js';
+import { formatCreds } from './user-jwt.js';
+
+export const MANIFEST_FILE = 'snowgate-nats.json';
+export const SYSTEM_CREDS_FILE = 'sys.creds';
+export const SERVER_CONF_FILE = 'nats-server.conf';
+
+export interface NamedKey {
+  name: string;
+  publicKey: string;
+  seed: string;
+  jwt: string;
+}
+
+/** The manifest's JSON. */
+export interface NatsKeyManifest {
+  version: 1;
+  operator: NamedKey;
+  systemAccount: NamedKey;
+  systemUser: NamedKey;
+  account: NamedKey;
+  /** The application account's first signing key. */
+  signingKey: { publicKey: string; seed: string };
+}
+
+export interface NatsKeys extends NatsKeyManifest {
+  /** Absolute. */
+  dir: string;
+  /** The system user's creds text, for pushing account JWTs. */
+  systemCreds: string;
+}
+
+export class InvalidNatsKeys extends Error {}
+
+function checkPair(what: string, k: unknown, role: NkeyRole): void {
+  const o = k as { publicKey?: unknown; seed?: unknown } | undefined;
+  if (typeof o?.publicKey !== 'string' || typeof o.seed !== 'string') {
+    throw new InvalidNatsKeys(`${what}: publicKey and seed are required`);
+  }
+  try {
+    decodePublicKey(o.publicKey, role);
+    if (decodeSeed(o.seed).role !== role || createSigner(o.seed).publicKey !== o.publicKey) throw new Error();
+  } catch {
+    throw new InvalidNatsKeys(`${what}: the seed does not match ${o.publicKey}`);
+  }
+}
+
+function checkNamed(what: string, k: unknown, role: NkeyRole): void {
+  checkPair(what, k, role);
+  const o = k as { name?: unknown; jwt?: unknown };
+  if (typeof o.name !== 'string' || typeof o.jwt !== 'string')
+    throw new InvalidNatsKeys(`${what}: name and jwt are required`);
+}
+
+/** Reads and checks what `snowgate init` wrote to `dir`. */
+export async function loadNatsKeys(dir: string): Promise<NatsKeys> {
+  const abs = path.resolve(dir);
+  const file = path.join(abs, MANIFEST_FILE);
+  let m: NatsKeyManifest;
+  try {
+    m = JSON.parse(await readFile(file, 'utf8')) as NatsKeyManifest;
+  } catch (e) {
+    throw new InvalidNatsKeys(`cannot read ${file} (run \`snowgate init --out ${dir}\`): ${(e as Error).message}`);
+  }
+  if (m.version !== 1) throw new InvalidNatsKeys(`${file}: unsupported version ${String(m.version)}`);
+  checkNamed('operator', m.operator, 'operator');
+  checkNamed('systemAccount', m.systemAccount, 'account');
+  checkNamed('systemUser', m.systemUser, 'user');
+  checkNamed('account', m.account, 'account');
+  checkPair('signingKey', m.signingKey, 'account');
+  return { ...m, dir: abs, systemCreds: formatCreds(m.systemUser.jwt, m.systemUser.seed) };
+}

@@ -1,0 +1,160 @@
+/**
+ * The NATS nkey text format (base32 of prefix | payload | CRC16-XMODEM, little endian), native.
+ *
+ * @nats-io/nkeys derives every key with pure-JS tweetnacl (one scalar multiplication costs
+ * ~15 ms), which caps a registry at a few dozen grants a second. Keys here are generated and
+ * derived with Node's own Ed25519; the text format is checked against @nats-io/nkeys in tests.
+ */
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+
+export type NkeyRole = 'operator' | 'account' | 'user';
+
+/** Prefix bytes, chosen by NATS so the first base32 character reads O, A, U (and S for seeds). */
+const ROLE_BYTE: Record<NkeyRole, number> = { operator: 14 << 3, account: 0, user: 20 << 3 };
+const SEED_BYTE = 18 << 3;
+const PRIVATE_BYTE = 15 << 3;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+// PKCS#8 wrapping of a raw 32-byte Ed25519 seed (RFC 8410): Node imports nothing rawer.
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export class InvalidNkey extends Error {}
+
+function roleOf(byte: number): NkeyRole | undefined {
+  for (const [role, b] of Object.entries(ROLE_BYTE) as [NkeyRole, number][]) if (b === byte) return role;
+  return undefined;
+}
+
+function crc16(data: Uint8Array): number {
+  let crc = 0;
+  for (const b of data) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+function base32Encode(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = ((value << 8) | b) & 0xfff;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += ALPHABET[(value << (5 - bits)) & 31];
+  return out;
+}
+
+function base32Decode(text: string): Uint8Array {
+  const out = new Uint8Array(Math.floor((text.length * 5) / 8));
+  let bits = 0;
+  let value = 0;
+  let j = 0;
+  for (const ch of text) {
+    const v = ALPHABET.indexOf(ch);
+    if (v < 0) throw new InvalidNkey('not an nkey: illegal base32 character');
+    value = ((value << 5) | v) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      out[j++] = (value >>> (bits - 8)) & 0xff;
+      bits -= 8;
+    }
+  }
+  return out.subarray(0, j);
+}
+
+function withChecksum(payload: Uint8Array): string {
+  const raw = new Uint8Array(payload.length + 2);
+  raw.set(payload);
+  const crc = crc16(payload);
+  raw[payload.length] = crc & 0xff;
+  raw[payload.length + 1] = crc >>> 8;
+  return base32Encode(raw);
+}
+
+function checked(text: string, length: number): Uint8Array {
+  const raw = base32Decode(text);
+  // Re-encoding catches extra characters and stray padding bits: one key, one spelling.
+  if (raw.length !== length || base32Encode(raw) !== text) throw new InvalidNkey('not an nkey: wrong length');
+  const payload = raw.subarray(0, length - 2);
+  if (crc16(payload) !== ((raw[length - 2] ?? 0) | ((raw[length - 1] ?? 0) << 8))) {
+    throw new InvalidNkey('not an nkey: bad checksum');
+  }
+  return payload;
+}
+
+export function encodePublicKey(role: NkeyRole, raw: Uint8Array): string {
+  if (raw.length !== 32) throw new InvalidNkey('a public key is 32 bytes');
+  const payload = new Uint8Array(33);
+  payload[0] = ROLE_BYTE[role];
+  payload.set(raw, 1);
+  return withChecksum(payload);
+}
+
+/** The "P…" form @nats-io/nkeys returns from getPrivateKey(): seed and public key together. */
+export function encodePrivateKey(seed: Uint8Array, publicRaw: Uint8Array): string {
+  const payload = new Uint8Array(65);
+  payload[0] = PRIVATE_BYTE;
+  payload.set(seed, 1);
+  payload.set(publicRaw, 33);
+  return withChecksum(payload);
+}
+
+export function encodeSeed(role: NkeyRole, raw: Uint8Array): string {
+  if (raw.length !== 32) throw new InvalidNkey('a seed is 32 bytes');
+  const r = ROLE_BYTE[role];
+  const payload = new Uint8Array(34);
+  // Two prefix bytes spread over base32 boundaries so the text starts with "S" + role letter.
+  payload[0] = SEED_BYTE | (r >> 5);
+  payload[1] = (r & 31) << 3;
+  payload.set(raw, 2);
+  return withChecksum(payload);
+}
+
+export function decodeSeed(seed: string): { role: NkeyRole; raw: Uint8Array } {
+  const p = checked(seed, 36);
+  const b0 = p[0] ?? 0;
+  const b1 = p[1] ?? 0;
+  if ((b0 & 0xf8) !== SEED_BYTE) throw new InvalidNkey('not an nkey seed');
+  const role = roleOf(((b0 & 7) << 5) | ((b1 & 0xf8) >> 3));
+  if (!role) throw new InvalidNkey('an nkey seed of an unsupported role');
+  return { role, raw: p.slice(2) };
+}
+
+export function decodePublicKey(key: string, role?: NkeyRole): Uint8Array {
+  const p = checked(key, 35);
+  const r = roleOf(p[0] ?? -1);
+  if (!r || (role && r !== role)) throw new InvalidNkey(`not ${role ? `an ${role}` : 'a'} public nkey`);
+  return p.slice(1);
+}
+
+/** True when `key` is a well-formed public nkey (of `role`, when given). */
+export function isPublicKey(key: string, role?: NkeyRole): boolean {
+  try {
+    decodePublicKey(key, role);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Node key for a raw Ed25519 seed. */
+export function privateKeyFromRaw(raw: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+}
+
+export function publicKeyOf(role: NkeyRole, key: KeyObject): string {
+  const { x } = key.export({ format: 'jwk' });
+  if (typeof x !== 'string') throw new InvalidNkey('not an Ed25519 key');
+  return encodePublicKey(role, Buffer.from(x, 'base64url'));
+}
+
+/** A fresh nkey pair: the seed is the secret, the public key names it in JWTs. */
+export function generateNkey(role: NkeyRole): { publicKey: string; seed: string } {
+  const raw = randomBytes(32);
+  return { publicKey: publicKeyOf(role, privateKeyFromRaw(raw)), seed: encodeSeed(role, raw) };
+}

@@ -1,0 +1,81 @@
+/**
+ * The NATS authority's durable state, and the port through which the registry's store keeps it.
+ *
+ * Every replica reads and writes the same record with compare-and-set, so replicas agree on
+ * the signing keys and revocations, and the account JWT built from a version is the same bytes
+ * on every replica (its `iat` is part of the state).
+ */
+
+export interface SigningKeyState {
+  publicKey: string;
+  seed: string;
+  state: 'active' | 'retiring';
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Retiring keys: when every JWT the key signed has expired and it leaves the account. */
+  retireAt?: number;
+  /** The latest `exp` (epoch ms) of a user JWT this key signed, as far as saved. */
+  lastExpiresAt?: number;
+}
+
+export interface NatsState {
+  /** The application account these keys belong to; guards against a re-initialised `nats.dir`. */
+  account: string;
+  /** Exactly one is active. */
+  signingKeys: SigningKeyState[];
+  /** User public key → unix second; covers that user's JWTs issued at or before it. */
+  revocations: Record<string, number>;
+  /** `iat` of the account JWT for this state; strictly increases whenever its content changes. */
+  accountIat: number;
+}
+
+/**
+ * Where the state lives: implemented by the registry's store (SQLite, PostgreSQL).
+ * One record; `version` starts at 0 for "none" and each successful save makes it
+ * `expectedVersion + 1`.
+ */
+export interface NatsStateStore {
+  /** The current record, or undefined before the first save. */
+  load(): Promise<{ version: number; data: string } | undefined>;
+  /** Compare-and-set: false (and nothing written) when the current version is not `expectedVersion`. */
+  save(expectedVersion: number, data: string): Promise<boolean>;
+}
+
+/** For tests only: state in this process's memory, lost on exit and invisible to other replicas. */
+export class MemoryNatsStateStore implements NatsStateStore {
+  #record: { version: number; data: string } | undefined;
+
+  load(): Promise<{ version: number; data: string } | undefined> {
+    return Promise.resolve(this.#record && { ...this.#record });
+  }
+
+  save(expectedVersion: number, data: string): Promise<boolean> {
+    if ((this.#record?.version ?? 0) !== expectedVersion) return Promise.resolve(false);
+    this.#record = { version: expectedVersion + 1, data };
+    return Promise.resolve(true);
+  }
+}
+
+export class InvalidNatsState extends Error {}
+
+export function serializeState(state: NatsState): string {
+  return JSON.stringify(state);
+}
+
+export function parseState(data: string): NatsState {
+  const s = JSON.parse(data) as Partial<NatsState>;
+  const keys = s.signingKeys;
+  if (
+    typeof s.account !== 'string' ||
+    !Array.isArray(keys) ||
+    typeof s.revocations !== 'object' ||
+    s.revocations === null ||
+    typeof s.accountIat !== 'number'
+  ) {
+    throw new InvalidNatsState('NATS state: malformed record');
+  }
+  if (keys.filter((k) => k.state === 'active').length !== 1) {
+    throw new InvalidNatsState('NATS state: exactly one signing key must be active');
+  }
+  return s as NatsState;
+}

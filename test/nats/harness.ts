@@ -1,0 +1,118 @@
+// A real nats-server in operator mode, from the config `initNats` writes, on a free loopback port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { initNats } from '../../src/nats/init.js';
+import { loadNatsKeys, type NatsKeys } from '../../src/nats/keys.js';
+
+export { sleep };
+
+export function tempDir(label: string): string {
+  return mkdtempSync(path.join(tmpdir(), `sg-nats-${label}-`));
+}
+
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+export interface TestNats {
+  dir: string;
+  keys: NatsKeys;
+  url: string;
+  port: number;
+  output(): string;
+  /** Stops the server, keeping its dir (the resolver's JWTs) for a restart. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and dir. */
+  restart(): Promise<void>;
+  /** Stops it and removes the dir. */
+  dispose(): Promise<void>;
+}
+
+/** `initNats` into a fresh dir, then `nats-server -c DIR/nats-server.conf -a 127.0.0.1 -p PORT`. */
+export async function startNats(opts: { port?: number; dir?: string } = {}): Promise<TestNats> {
+  const dir = opts.dir ?? tempDir('srv');
+  if (!opts.dir) await initNats(dir);
+  const keys = await loadNatsKeys(dir);
+  const port = opts.port ?? (await freePort());
+  let child: ChildProcess | undefined;
+  let out = '';
+  const launch = async (): Promise<void> => {
+    const c = spawn('nats-server', ['-c', path.join(dir, 'nats-server.conf'), '-a', '127.0.0.1', '-p', String(port)], {
+      cwd: dir,
+    });
+    child = c;
+    let exited: number | null | undefined;
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    c.on('exit', (code) => (exited = code));
+    await waitFor(`nats-server on ${port}`, async () => {
+      if (exited !== undefined) throw new Error(`nats-server exited ${exited}: ${out}`);
+      return new Promise<boolean>((ok) => {
+        const s = net.connect(port, '127.0.0.1', () => (s.end(), ok(true)));
+        s.on('error', () => ok(false));
+      });
+    });
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((ok) => c.on('exit', ok));
+    c.kill('SIGTERM');
+    await exited;
+  };
+  await launch();
+  return {
+    dir,
+    keys,
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    output: () => out,
+    stop,
+    restart: launch,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const te = new TextEncoder();
+
+/** A client that gives up at once: tests want to see auth failures and server disconnects. */
+export function connectUser(url: string, jwt: string, seed: string): Promise<NatsConnection> {
+  return connect({ servers: url, authenticator: jwtAuthenticator(jwt, te.encode(seed)), reconnect: false });
+}
+
+export function connectCreds(url: string, creds: string): Promise<NatsConnection> {
+  return connect({ servers: url, authenticator: credsAuthenticator(te.encode(creds)), reconnect: false });
+}
+
+/** 'closed' when the server dropped the connection within `ms`, else 'open'. */
+export async function droppedWithin(nc: NatsConnection, ms: number): Promise<'closed' | 'open'> {
+  return Promise.race([nc.closed().then(() => 'closed' as const), sleep(ms).then(() => 'open' as const)]);
+}
