@@ -3,7 +3,7 @@
  * revokes users, rotates signing keys, and keeps nats-server's copy of the account in step.
  *
  * State (keys, revocations) lives behind NatsStateStore with compare-and-set, so replicas
- * agree; each change is load → apply → save, retried on conflict, then pushed in order.
+ * agree (state-keeper.ts); each change is saved first, then pushed in order (publisher.ts).
  *
  * Key retirement is the subtle part: a retiring key stays in the account until every JWT it
  * signed has expired. This process knows its own signatures exactly (lastExpiresAt, merged
@@ -20,7 +20,8 @@ import type { NatsKeys } from './keys.js';
 import { decodePublicKey, generateNkey } from './nkey.js';
 import { AccountPublisher, type PublisherStatus } from './publisher.js';
 import { createSigner, type NativeSigner } from './signer.js';
-import { parseState, serializeState, type NatsState, type NatsStateStore, type SigningKeyState } from './state.js';
+import { activeKey, StateKeeper } from './state-keeper.js';
+import type { NatsState, NatsStateStore, SigningKeyState } from './state.js';
 import { formatCreds, issueUserJwt, newUserCreds } from './user-jwt.js';
 
 export interface NatsAuthorityOptions {
@@ -67,46 +68,56 @@ export interface Keys {
   keys: { publicKey: string; state: 'active' | 'retiring'; createdAt: string; retireAt?: string }[];
 }
 
-const MAX_SAVE_ATTEMPTS = 20;
-
 export class NatsAuthority {
   readonly #o: NatsAuthorityOptions & Required<Pick<NatsAuthorityOptions, 'syncGraceMs' | 'pushTimeoutMs' | 'clock'>>;
   readonly #operator: NativeSigner;
   readonly #publisher: AccountPublisher;
-  #state: NatsState | undefined;
-  #version = 0;
+  readonly #keeper: StateKeeper;
   #jwtCache: { version: number; jwt: string } | undefined;
   readonly #signers = new Map<string, NativeSigner>();
   /** Latest `exp` (ms) this process signed per key; merged into the state on each save. */
   readonly #lastExpires = new Map<string, number>();
-  /** Serializes this process's load → save cycles (replicas are serialized by the store's CAS). */
-  #lock: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
 
   constructor(options: NatsAuthorityOptions) {
     this.#o = { syncGraceMs: 30_000, pushTimeoutMs: 10_000, clock: systemClock, ...options };
     this.#operator = createSigner(options.keys.operator.seed);
+    this.#keeper = new StateKeeper({
+      store: options.store,
+      account: options.keys.account.publicKey,
+      clock: this.#o.clock,
+      onAdopt: (s) => this.#forgetRetired(s),
+      prepare: (draft) => this.#mergeExpiries(draft),
+    });
     this.#publisher = new AccountPublisher({
       servers: options.servers,
       systemCreds: options.keys.systemCreds,
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
-      refresh: () =>
-        this.#locked(async () => {
-          await this.#sync();
-          return this.#state && { jwt: this.#accountJwt(), seq: this.#version };
-        }),
+      // After each push and on reconnect: whatever another replica saved since.
+      refresh: async () => {
+        await this.#keeper.sync();
+        return this.#keeper.loaded ? this.#current() : undefined;
+      },
     });
   }
 
   /** Loads the state (or seeds it from the init dir's first signing key) and starts pushing. */
   async start(): Promise<void> {
-    await this.#locked(() => this.#loadOrSeed());
+    await this.#keeper.loadOrSeed(() => {
+      const now = this.#o.clock.now();
+      return {
+        account: this.#o.keys.account.publicKey,
+        signingKeys: [{ ...this.#o.keys.signingKey, state: 'active', createdAt: now }],
+        revocations: {},
+        accountIat: Math.floor(now / 1000),
+      };
+    });
     const horizon = this.#o.clock.now() + this.#o.maxJwtTtlMs;
     // Signatures made before a restart are forgotten; none outlives the horizon.
-    for (const k of this.#requireState().signingKeys) this.#noteExpiry(k.publicKey, horizon);
+    for (const k of this.#keeper.state.signingKeys) this.#noteExpiry(k.publicKey, horizon);
     this.#publisher.start();
     this.#pushInBackground();
     const every = this.#o.tickIntervalMs ?? 10_000;
@@ -120,12 +131,12 @@ export class NatsAuthority {
 
   /** Resolves once the servers hold the account JWT of the current state. */
   async synced(timeoutMs = this.#o.pushTimeoutMs): Promise<void> {
-    await this.#publisher.publish({ jwt: this.#accountJwt(), seq: this.#version }, timeoutMs);
+    await this.#publisher.publish(this.#current(), timeoutMs);
   }
 
   /** Signs user credentials with the active key. Synchronous: safe inside a store transaction. */
   issue(req: IssueRequest): IssuedCredentials {
-    const s = this.#requireState();
+    const s = this.#keeper.state;
     const now = this.#o.clock.now();
     if (req.expiresAtMs > now + this.#o.maxJwtTtlMs) {
       throw new RangeError(`a NATS user JWT may live at most ${this.#o.maxJwtTtlMs} ms`);
@@ -160,21 +171,23 @@ export class NatsAuthority {
   async revoke(userPublicKeys: string[]): Promise<void> {
     if (userPublicKeys.length === 0) return;
     for (const k of userPublicKeys) decodePublicKey(k, 'user');
-    await this.#mutateAndPush((s, now) => {
+    await this.#keeper.mutate((s, now) => {
       const second = Math.floor(now / 1000);
       for (const k of userPublicKeys) s.revocations[k] = Math.max(s.revocations[k] ?? 0, second);
     });
+    await this.synced();
   }
 
   /** Makes a new signing key active; the old one retires once its JWTs have expired. */
   async rotate(): Promise<Keys> {
-    await this.#mutateAndPush((s, now) => this.#rotateIn(s, now));
+    await this.#keeper.mutate((s, now) => this.#rotateIn(s, now));
+    await this.synced();
     return this.keys();
   }
 
   keys(): Keys {
     return {
-      keys: this.#requireState().signingKeys.map((k) => ({
+      keys: this.#keeper.state.signingKeys.map((k) => ({
         publicKey: k.publicKey,
         state: k.state,
         createdAt: new Date(k.createdAt).toISOString(),
@@ -191,14 +204,12 @@ export class NatsAuthority {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      await this.#locked(() =>
-        this.#mutate((s, now) => {
-          s.signingKeys = s.signingKeys.filter((k) => k.state === 'active' || (k.retireAt ?? 0) > now);
-          s.revocations = pruneRevocations(s.revocations, now, this.#o.maxJwtTtlMs);
-          const rotation = this.#o.signingKeyRotationMs;
-          if (rotation > 0 && activeKey(s).createdAt + rotation <= now) this.#rotateIn(s, now);
-        }),
-      );
+      await this.#keeper.mutate((s, now) => {
+        s.signingKeys = s.signingKeys.filter((k) => k.state === 'active' || (k.retireAt ?? 0) > now);
+        s.revocations = pruneRevocations(s.revocations, now, this.#o.maxJwtTtlMs);
+        const rotation = this.#o.signingKeyRotationMs;
+        if (rotation > 0 && activeKey(s).createdAt + rotation <= now) this.#rotateIn(s, now);
+      });
       // Also what another replica saved: the publisher skips what the servers already hold.
       this.#pushInBackground();
     } finally {
@@ -208,11 +219,11 @@ export class NatsAuthority {
 
   /** For /readyz: the state is loaded and the servers are reachable and up to date. */
   ready(): boolean {
-    return this.#state !== undefined && this.#publisher.ready();
+    return this.#keeper.loaded && this.#publisher.ready();
   }
 
   status(): { version: number; publisher: PublisherStatus } {
-    return { version: this.#version, publisher: this.#publisher.status() };
+    return { version: this.#keeper.version, publisher: this.#publisher.status() };
   }
 
   async close(): Promise<void> {
@@ -228,35 +239,9 @@ export class NatsAuthority {
     s.signingKeys.push({ publicKey: fresh.publicKey, seed: fresh.seed, state: 'active', createdAt: now });
   }
 
-  async #mutateAndPush(apply: (s: NatsState, nowMs: number) => void): Promise<void> {
-    await this.#locked(() => this.#mutate(apply));
-    await this.#publisher.publish({ jwt: this.#accountJwt(), seq: this.#version }, this.#o.pushTimeoutMs);
-  }
-
   /** Queues the current JWT without waiting; the publisher reports its own failures. */
   #pushInBackground(): void {
-    this.#publisher.publish({ jwt: this.#accountJwt(), seq: this.#version }).catch(() => undefined);
-  }
-
-  async #mutate(apply: (s: NatsState, nowMs: number) => void): Promise<void> {
-    for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
-      await this.#sync();
-      const prev = this.#requireState();
-      const expected = this.#version;
-      const next = structuredClone(prev);
-      const now = this.#o.clock.now();
-      this.#mergeExpiries(next);
-      apply(next, now);
-      if (serializeState(next) === serializeState(prev)) return;
-      if (accountContent(next) !== accountContent(prev)) {
-        next.accountIat = Math.max(Math.floor(now / 1000), prev.accountIat + 1);
-      }
-      if (await this.#o.store.save(expected, serializeState(next))) {
-        this.#adopt(next, expected + 1);
-        return;
-      }
-    }
-    throw new Error(`NATS state: gave up after ${MAX_SAVE_ATTEMPTS} conflicting saves`);
+    this.#publisher.publish(this.#current()).catch(() => undefined);
   }
 
   #mergeExpiries(s: NatsState): void {
@@ -267,49 +252,18 @@ export class NatsAuthority {
     }
   }
 
-  async #loadOrSeed(): Promise<void> {
-    await this.#sync();
-    if (this.#state) return;
-    const now = this.#o.clock.now();
-    const seeded: NatsState = {
-      account: this.#o.keys.account.publicKey,
-      signingKeys: [{ ...this.#o.keys.signingKey, state: 'active', createdAt: now }],
-      revocations: {},
-      accountIat: Math.floor(now / 1000),
-    };
-    if (await this.#o.store.save(0, serializeState(seeded))) {
-      this.#adopt(seeded, 1);
-    } else {
-      await this.#sync(); // another replica seeded first
-    }
-    this.#requireState();
-  }
-
-  /** Adopts the stored state when it is newer than ours. */
-  async #sync(): Promise<void> {
-    const rec = await this.#o.store.load();
-    if (!rec || rec.version <= this.#version) return;
-    const s = parseState(rec.data);
-    if (s.account !== this.#o.keys.account.publicKey) {
-      throw new Error(
-        `the stored NATS state is for account ${s.account}, not ${this.#o.keys.account.publicKey} from nats.dir`,
-      );
-    }
-    this.#adopt(s, rec.version);
-  }
-
-  #adopt(s: NatsState, version: number): void {
-    this.#state = s;
-    this.#version = version;
-    // Retired keys never sign again: forget them.
+  /** Retired keys never sign again: forget them. */
+  #forgetRetired(s: NatsState): void {
     for (const map of [this.#signers, this.#lastExpires]) {
       for (const pk of map.keys()) if (!s.signingKeys.some((k) => k.publicKey === pk)) map.delete(pk);
     }
   }
 
-  #accountJwt(): string {
-    const s = this.#requireState();
-    if (this.#jwtCache?.version !== this.#version) {
+  /** The account JWT of the current state: the same bytes on every replica for a version. */
+  #current(): { jwt: string; seq: number } {
+    const version = this.#keeper.version;
+    if (this.#jwtCache?.version !== version) {
+      const s = this.#keeper.state;
       const jwt = buildAccountJwt({
         operator: this.#operator,
         accountPublicKey: this.#o.keys.account.publicKey,
@@ -318,9 +272,9 @@ export class NatsAuthority {
         revocations: s.revocations,
         iatSeconds: s.accountIat,
       });
-      this.#jwtCache = { version: this.#version, jwt };
+      this.#jwtCache = { version, jwt };
     }
-    return this.#jwtCache.jwt;
+    return { jwt: this.#jwtCache.jwt, seq: version };
   }
 
   #signer(k: SigningKeyState): NativeSigner {
@@ -335,26 +289,4 @@ export class NatsAuthority {
   #noteExpiry(publicKey: string, expiresAtMs: number): void {
     if (expiresAtMs > (this.#lastExpires.get(publicKey) ?? 0)) this.#lastExpires.set(publicKey, expiresAtMs);
   }
-
-  #requireState(): NatsState {
-    if (!this.#state) throw new Error('the NATS authority has not started');
-    return this.#state;
-  }
-
-  #locked<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
-    this.#lock = run.catch(() => undefined);
-    return run;
-  }
-}
-
-function activeKey(s: NatsState): SigningKeyState {
-  const k = s.signingKeys.find((x) => x.state === 'active');
-  if (!k) throw new Error('NATS state: no active signing key');
-  return k;
-}
-
-/** What the account JWT says; `iat` moves only when this does. */
-function accountContent(s: NatsState): string {
-  return JSON.stringify([s.signingKeys.map((k) => k.publicKey), Object.entries(s.revocations).sort()]);
 }

@@ -231,16 +231,3 @@ describe('NatsAuthority', () => {
     assert.equal(readClaims(a.issue(lease(12)).jwt).iss, b.keys().keys.find((k) => k.state === 'active')?.publicKey);
   });
 });
-
-describe('MemoryNatsStateStore', () => {
-  it('compare-and-set: versions start at 0, each save adds one, stale saves fail', async () => {
-    const s = new MemoryNatsStateStore();
-    assert.equal(await s.load(), undefined);
-    assert.equal(await s.save(1, 'x'), false);
-    assert.equal(await s.save(0, 'a'), true);
-    assert.deepEqual(await s.load(), { version: 1, data: 'a' });
-    assert.equal(await s.save(0, 'b'), false);
-    assert.equal(await s.save(1, 'b'), true);
-    assert.deepEqual(await s.load(), { version: 2, data: 'b' });
-  });
-});

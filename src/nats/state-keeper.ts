@@ -1,0 +1,124 @@
+/**
+ * This process's copy of the replicated NATS state, and the only way to change it:
+ * load → apply → compare-and-set save, retried when another replica saved first.
+ *
+ * Within the process, changes run one at a time (a promise chain), so they never conflict
+ * with each other, only with other replicas.
+ */
+import type { Clock } from '../clock.js';
+import { parseState, serializeState, type NatsState, type NatsStateStore, type SigningKeyState } from './state.js';
+
+const MAX_SAVE_ATTEMPTS = 20;
+
+export interface StateKeeperOptions {
+  store: NatsStateStore;
+  /** The application account the state must belong to. */
+  account: string;
+  clock: Clock;
+  /** Runs on every state adopted (loaded or saved), before anyone reads it. */
+  onAdopt?: (s: NatsState) => void;
+  /** Runs on each draft before `apply`: folds in what only this process knows (expiries). */
+  prepare?: (draft: NatsState) => void;
+}
+
+export class StateKeeper {
+  readonly #o: StateKeeperOptions;
+  #state: NatsState | undefined;
+  #version = 0;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(options: StateKeeperOptions) {
+    this.#o = options;
+  }
+
+  get loaded(): boolean {
+    return this.#state !== undefined;
+  }
+
+  get state(): NatsState {
+    if (!this.#state) throw new Error('the NATS authority has not started');
+    return this.#state;
+  }
+
+  /** 0 before the first load; each save adds one. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Loads the stored state, or saves `seed()` when there is none yet. */
+  loadOrSeed(seed: () => NatsState): Promise<void> {
+    return this.#locked(async () => {
+      await this.#sync();
+      if (this.#state) return;
+      const s = seed();
+      if (await this.#o.store.save(0, serializeState(s))) this.#adopt(s, 1);
+      else await this.#sync(); // another replica seeded first
+      if (!this.#state) throw new Error('NATS state: neither loaded nor seeded');
+    });
+  }
+
+  /** Adopts the stored state if another replica saved a newer one. */
+  sync(): Promise<void> {
+    return this.#locked(() => this.#sync());
+  }
+
+  /**
+   * Applies `apply` to the latest state and saves it. The account JWT's `iat` moves (strictly
+   * up) only when what the JWT says changes; nothing is saved when nothing changed.
+   */
+  mutate(apply: (draft: NatsState, nowMs: number) => void): Promise<void> {
+    return this.#locked(async () => {
+      for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
+        await this.#sync();
+        const prev = this.state;
+        const expected = this.#version;
+        const draft = structuredClone(prev);
+        const now = this.#o.clock.now();
+        this.#o.prepare?.(draft);
+        apply(draft, now);
+        if (serializeState(draft) === serializeState(prev)) return;
+        if (accountContent(draft) !== accountContent(prev)) {
+          draft.accountIat = Math.max(Math.floor(now / 1000), prev.accountIat + 1);
+        }
+        if (await this.#o.store.save(expected, serializeState(draft))) {
+          this.#adopt(draft, expected + 1);
+          return;
+        }
+      }
+      throw new Error(`NATS state: gave up after ${MAX_SAVE_ATTEMPTS} conflicting saves`);
+    });
+  }
+
+  async #sync(): Promise<void> {
+    const rec = await this.#o.store.load();
+    if (!rec || rec.version <= this.#version) return;
+    const s = parseState(rec.data);
+    if (s.account !== this.#o.account) {
+      throw new Error(`the stored NATS state is for account ${s.account}, not ${this.#o.account} from nats.dir`);
+    }
+    this.#adopt(s, rec.version);
+  }
+
+  #adopt(s: NatsState, version: number): void {
+    this.#state = s;
+    this.#version = version;
+    this.#o.onAdopt?.(s);
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+export function activeKey(s: NatsState): SigningKeyState {
+  const k = s.signingKeys.find((x) => x.state === 'active');
+  if (!k) throw new Error('NATS state: no active signing key');
+  return k;
+}
+
+/** What the account JWT says; its `iat` moves only when this does. */
+function accountContent(s: NatsState): string {
+  return JSON.stringify([s.signingKeys.map((k) => k.publicKey), Object.entries(s.revocations).sort()]);
+}

@@ -1,0 +1,87 @@
+// The replicated state: compare-and-set saves, conflict retries, and a strictly rising account iat.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../../src/clock.js';
+import { generateNkey } from '../../src/nats/nkey.js';
+import { StateKeeper } from '../../src/nats/state-keeper.js';
+import { InvalidNatsState, MemoryNatsStateStore, parseState, type NatsState } from '../../src/nats/state.js';
+
+const account = generateNkey('account').publicKey;
+const sk = generateNkey('account');
+const seed = (): NatsState => ({
+  account,
+  signingKeys: [{ ...sk, state: 'active', createdAt: 0 }],
+  revocations: {},
+  accountIat: 1_700_000_000,
+});
+
+describe('MemoryNatsStateStore', () => {
+  it('compare-and-set: versions start at 0, each save adds one, stale saves fail', async () => {
+    const s = new MemoryNatsStateStore();
+    assert.equal(await s.load(), undefined);
+    assert.equal(await s.save(1, 'x'), false);
+    assert.equal(await s.save(0, 'a'), true);
+    assert.deepEqual(await s.load(), { version: 1, data: 'a' });
+    assert.equal(await s.save(0, 'b'), false);
+    assert.equal(await s.save(1, 'b'), true);
+    assert.deepEqual(await s.load(), { version: 2, data: 'b' });
+  });
+});
+
+describe('StateKeeper', () => {
+  it('seeds once; a second replica adopts the seed', async () => {
+    const store = new MemoryNatsStateStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const a = new StateKeeper({ store, account, clock });
+    const b = new StateKeeper({ store, account, clock });
+    await Promise.all([a.loadOrSeed(seed), b.loadOrSeed(seed)]);
+    assert.equal(a.version, 1);
+    assert.equal(b.version, 1);
+    assert.deepEqual(a.state, b.state);
+  });
+
+  it('retries on conflict so concurrent changes of two replicas both land', async () => {
+    const store = new MemoryNatsStateStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const a = new StateKeeper({ store, account, clock });
+    const b = new StateKeeper({ store, account, clock });
+    await a.loadOrSeed(seed);
+    await b.loadOrSeed(seed);
+    await Promise.all([
+      a.mutate((s) => void (s.revocations.UA = 1)),
+      b.mutate((s) => void (s.revocations.UB = 2)),
+      a.mutate((s) => void (s.revocations.UC = 3)),
+    ]);
+    const final = parseState((await store.load())?.data ?? '');
+    assert.deepEqual(final.revocations, { UA: 1, UB: 2, UC: 3 });
+    assert.equal((await store.load())?.version, 4);
+  });
+
+  it('raises the account iat strictly, even within one second, and only for account changes', async () => {
+    const store = new MemoryNatsStateStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const k = new StateKeeper({ store, account, clock });
+    await k.loadOrSeed(seed);
+    const iats = [k.state.accountIat];
+    for (let i = 0; i < 3; i++) {
+      await k.mutate((s) => void (s.revocations[`U${i}`] = 1));
+      iats.push(k.state.accountIat);
+    }
+    assert.deepEqual(iats, [1_700_000_000, 1_700_000_001, 1_700_000_002, 1_700_000_003]);
+    await k.mutate((s) => void (s.signingKeys[0]!.lastExpiresAt = 5));
+    assert.equal(k.state.accountIat, 1_700_000_003, 'bookkeeping alone does not re-date the account');
+    const v = k.version;
+    await k.mutate(() => undefined);
+    assert.equal(k.version, v, 'no change, no save');
+  });
+
+  it('refuses state of another account, and malformed state', async () => {
+    const store = new MemoryNatsStateStore();
+    await store.save(0, JSON.stringify(seed()));
+    const other = new StateKeeper({ store, account: generateNkey('account').publicKey, clock: new ManualClock() });
+    await assert.rejects(other.loadOrSeed(seed), /stored NATS state is for account/);
+    const twoActive = { ...seed(), signingKeys: [seed().signingKeys[0], seed().signingKeys[0]] };
+    assert.throws(() => parseState(JSON.stringify(twoActive)), InvalidNatsState);
+    assert.throws(() => parseState('{}'), InvalidNatsState);
+  });
+});
