@@ -2,15 +2,21 @@
  * The composition root: the one place that picks the adapters (store, identity, NATS, HTTP) and
  * wires them into the registry.
  */
+import { pino, type Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import type { Config } from './config/types.js';
+import { ConfigError } from './config/load.js';
+import type { Config, NatsConfig } from './config/types.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import type { ReadinessCheck } from './http/ports.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TokenVerifier } from './identity/verifier.js';
+import { NatsAuthority } from './nats/authority.js';
+import { InvalidNatsKeys, loadNatsKeys } from './nats/keys.js';
+import { keysToRevoke, LeaseCredentials, rotationDetail } from './nats/lease-credentials.js';
 import { Registry } from './registry/registry.js';
+import type { Actor, Lease } from './registry/types.js';
 import type { Store } from './store/port.js';
 import { PostgresStore } from './store/postgres.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -34,20 +40,76 @@ export async function openStore(config: Config['store'], clock: Clock = systemCl
   return PostgresStore.open(config.url);
 }
 
+/** The NATS side: credentials for leases, and live revocation of the users of ended leases. */
+async function startNats(config: NatsConfig, lease: Config['lease'], store: Store, registry: Registry, log: Logger) {
+  let keys;
+  try {
+    keys = await loadNatsKeys(config.dir);
+  } catch (e) {
+    if (e instanceof InvalidNatsKeys) throw new ConfigError(`nats.dir: ${e.message}`);
+    throw e;
+  }
+  const system: Actor = { kind: 'system' };
+  const record = (actor: Actor, action: string, detail: Record<string, unknown>) =>
+    registry.record(actor, action, detail);
+  const authority = new NatsAuthority({
+    keys,
+    store: store.natsState,
+    servers: config.servers,
+    signingKeyRotationMs: config.signingKeyRotationMs,
+    // A JWT ends with its lease; the margin covers a store clock a little ahead of this process's.
+    maxJwtTtlMs: lease.ttlMs + lease.maxClockSkewMs,
+    onError: (err) => log.warn({ err }, 'NATS account update failed; retrying'),
+    onRotated: (k) => {
+      record(system, 'keys.rotated', { ...rotationDetail(k), scheduled: true }).catch((err: unknown) =>
+        log.error({ err }, 'could not audit a scheduled key rotation'),
+      );
+    },
+  });
+  await authority.start();
+  const revoke = (ended: Lease[]) => {
+    const users = keysToRevoke(ended);
+    if (users.length === 0) return;
+    authority.revoke(users).catch((err: unknown) => log.error({ err, users }, 'NATS revocation not yet pushed'));
+  };
+  const ready: ReadinessCheck = {
+    name: 'nats',
+    check: async () => {
+      if (!authority.ready())
+        throw new Error('the NATS servers are unreachable or do not hold the current account yet');
+    },
+  };
+  return { authority, credentials: new LeaseCredentials(authority, config, record), revoke, ready };
+}
+
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = pino({ level: opts.logLevel ?? config.log.level });
   const store = await openStore(config.store, opts.clock);
-  const registry = new Registry({ store, pools: config.pools, lease: config.lease });
-  const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
+  let onEnded: ((ended: Lease[]) => void) | undefined;
+  const registry = new Registry({ store, pools: config.pools, lease: config.lease, onEnded: (e) => onEnded?.(e) });
   const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
+  let nats: Awaited<ReturnType<typeof startNats>> | undefined;
+  try {
+    if (config.nats) nats = await startNats(config.nats, config.lease, store, registry, log);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  if (nats) {
+    onEnded = nats.revoke;
+    readiness.push(nats.ready);
+  }
+  const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
   const app = await buildApp({
     registry,
     auth: new Authenticator(verifier, config.admin),
+    ...(nats ? { credentials: nats.credentials } : {}),
     readiness,
     metrics: new Metrics(() => registry.occupancy()),
     ttlMs: config.lease.ttlMs,
     maxClockSkewMs: config.lease.maxClockSkewMs,
     issuerNames: config.issuers.map((i) => i.name),
-    logger: { level: opts.logLevel ?? config.log.level },
+    logger: log,
   });
 
   const sweeper = setInterval(() => {
@@ -59,6 +121,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (e) {
     clearInterval(sweeper);
+    await nats?.authority.close();
     await store.close();
     throw e;
   }
@@ -70,6 +133,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     async close() {
       clearInterval(sweeper);
       await app.close();
+      await nats?.authority.close();
       await store.close();
     },
   };

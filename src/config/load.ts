@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { PRESETS } from '../identity/presets.js';
+import { validateTemplate } from '../nats/permissions.js';
 import { DEFAULT_LAYOUT, layoutProblem, parseNodeRanges, nodeCount } from '../snowflake/layout.js';
 import { parseDuration } from './duration.js';
 import { ConfigSchema, type ConfigFile, type IssuerFile } from './schema.js';
@@ -185,6 +186,16 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   }
   if (admin.issuer && !issuers.some((x) => x.name === admin.issuer)) {
     throw new ConfigError(`admin.issuer: no issuer named "${admin.issuer}"`);
+  }
+
+  for (const kind of ['publish', 'subscribe'] as const) {
+    for (const [i, t] of (f.nats?.permissions?.[kind] ?? []).entries()) {
+      try {
+        validateTemplate(t);
+      } catch (e) {
+        throw new ConfigError(`nats.permissions.${kind}[${i}]: ${(e as Error).message}`);
+      }
+    }
   }
 
   const store = f.store ?? { kind: 'sqlite' as const, path: './data/snowgate.db' };

@@ -4,7 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
@@ -23,7 +23,7 @@ export interface AppDeps {
   maxClockSkewMs: number;
   /** Issuer names a pin may name. */
   issuerNames: string[];
-  logger?: FastifyServerOptions['logger'];
+  logger?: FastifyBaseLogger;
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -38,7 +38,7 @@ function validators() {
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

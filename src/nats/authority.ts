@@ -43,6 +43,8 @@ export interface NatsAuthorityOptions {
   requestTimeoutMs?: number;
   retryDelayMs?: number;
   onError?: (err: Error) => void;
+  /** Called after tick() rotated the signing key on schedule (for the audit log). */
+  onRotated?: (keys: Keys) => void;
 }
 
 export interface IssueRequest {
@@ -204,12 +206,16 @@ export class NatsAuthority {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
+      let rotated = false;
       await this.#keeper.mutate((s, now) => {
         s.signingKeys = s.signingKeys.filter((k) => k.state === 'active' || (k.retireAt ?? 0) > now);
         s.revocations = pruneRevocations(s.revocations, now, this.#o.maxJwtTtlMs);
         const rotation = this.#o.signingKeyRotationMs;
-        if (rotation > 0 && activeKey(s).createdAt + rotation <= now) this.#rotateIn(s, now);
+        // Reset on every attempt: a compare-and-set conflict re-applies this to fresher state.
+        rotated = rotation > 0 && activeKey(s).createdAt + rotation <= now;
+        if (rotated) this.#rotateIn(s, now);
       });
+      if (rotated) this.#o.onRotated?.(this.keys());
       // Also what another replica saved: the publisher skips what the servers already hold.
       this.#pushInBackground();
     } finally {

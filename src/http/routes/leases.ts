@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import { InvalidRequest, InvalidToken, SnowgateError } from '../../errors.js';
 import type { Grant } from '../../registry/registry.js';
 import type { Lease } from '../../registry/types.js';
+import { isPublicKey } from '../../nats/nkey.js';
 import { decodeId, parseIdString } from '../../snowflake/codec.js';
 import type { AppDeps } from '../app.js';
 import { iso, layoutJson, leaseJson } from '../present.js';
@@ -54,6 +55,9 @@ export const leaseRoutes =
       async (req, reply) => {
         const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
           const { principal, issuer } = await deps.auth.service(req.headers.authorization);
+          if (req.body.natsPublicKey !== undefined && !isPublicKey(req.body.natsPublicKey, 'user')) {
+            throw new InvalidRequest('natsPublicKey: not a NATS user public key (its checksum does not match)');
+          }
           const user = credentials && req.body.natsPublicKey === undefined ? credentials.newUser() : undefined;
           const natsPublicKey = credentials ? (req.body.natsPublicKey ?? user?.publicKey) : undefined;
           const g = await registry.acquire({

@@ -1,0 +1,71 @@
+/**
+ * NATS credentials for leases (CONTRACT §5): the user JWT's name, tags, permissions and expiry come
+ * from the lease; the authority signs them with the account's active signing key.
+ */
+import type { NatsConfig } from '../config/types.js';
+import type { CredentialsPort, IssuedCredentials, SigningKeysJson } from '../http/ports.js';
+import type { Actor, Lease } from '../registry/types.js';
+import type { NatsAuthority } from './authority.js';
+import { expandPermissions } from './permissions.js';
+import { formatCreds, newUserCreds } from './user-jwt.js';
+
+export class LeaseCredentials implements CredentialsPort {
+  readonly servers: string[];
+
+  constructor(
+    private readonly authority: NatsAuthority,
+    private readonly config: NatsConfig,
+    /** Appends to the audit log (Registry.record). */
+    private readonly record: (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>,
+  ) {
+    this.servers = config.servers;
+  }
+
+  newUser(): { publicKey: string; seed: string } {
+    return newUserCreds();
+  }
+
+  issue(lease: Lease, seed?: string): IssuedCredentials {
+    if (lease.natsPublicKey === undefined) throw new Error(`lease ${lease.id} has no NATS user key`);
+    const values = {
+      pool: lease.pool,
+      node: lease.node,
+      subject: lease.principal.subject,
+      issuer: lease.principal.issuer,
+      ...(lease.instance !== undefined ? { instance: lease.instance } : {}),
+    };
+    const c = this.authority.issue({
+      userPublicKey: lease.natsPublicKey,
+      name: `${lease.principal.issuer}:${lease.principal.subject}`,
+      expiresAtMs: lease.expiresAt,
+      pub: expandPermissions(this.config.permissions.publish, values),
+      sub: expandPermissions(this.config.permissions.subscribe, values),
+      tags: [`pool:${lease.pool}`, `node:${lease.node}`],
+    });
+    return { jwt: c.jwt, expiresAt: c.expiresAtMs, ...(seed ? { seed, creds: formatCreds(c.jwt, seed) } : {}) };
+  }
+
+  keys(): SigningKeysJson {
+    return this.authority.keys();
+  }
+
+  async rotate(actor: Actor): Promise<SigningKeysJson> {
+    const keys = await this.authority.rotate();
+    await this.record(actor, 'keys.rotated', rotationDetail(keys));
+    return keys;
+  }
+}
+
+/** User keys whose JWTs must stop working now: every end but expiry, where the JWT expires by itself. */
+export function keysToRevoke(ended: Lease[]): string[] {
+  return ended.filter((l) => l.endReason !== 'expired' && l.natsPublicKey !== undefined).map((l) => l.natsPublicKey!);
+}
+
+export function rotationDetail(keys: SigningKeysJson): Record<string, unknown> {
+  return {
+    active: keys.keys.find((k) => k.state === 'active')?.publicKey,
+    retiring: keys.keys
+      .filter((k) => k.state === 'retiring')
+      .map((k) => ({ publicKey: k.publicKey, retireAt: k.retireAt })),
+  };
+}
