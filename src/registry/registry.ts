@@ -1,24 +1,16 @@
 /**
  * The lease rules (CONTRACT §4, DESIGN "The uniqueness argument"): acquire, renew, release, revoke,
- * supersede, pins and lineage. Every change is one store transaction with its audit entry; times
+ * supersede and lineage (pins are in pins.ts). Every change is one store transaction with its audit entry; times
  * come from the store's clock. Knows nothing of HTTP, SQL or NATS: ended leases are reported to
  * `onEnded` after their transaction committed, so credentials can be revoked.
  */
 import { randomUUID } from 'node:crypto';
 import type { LeaseConfig, PoolConfig } from '../config/types.js';
-import { Forbidden, InvalidRequest, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
-import { inRanges } from '../snowflake/layout.js';
+import { Forbidden, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
 import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
 import { allocate, samePrincipal } from './allocation.js';
-import {
-  actorName,
-  type Actor,
-  type AuditEntry,
-  type EndReason,
-  type Lease,
-  type Mapping,
-  type Principal,
-} from './types.js';
+import { Pins } from './pins.js';
+import { actorName, type Actor, type AuditEntry, type EndReason, type Lease, type Principal } from './types.js';
 
 /** What an issuer allows its principals. */
 export interface IssuerPolicy {
@@ -68,8 +60,12 @@ export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): nu
 export class Registry {
   private readonly pools: Map<string, PoolConfig>;
 
+  /** Admins' standing assignments of nodes to principals. */
+  readonly pins: Pins;
+
   constructor(private readonly deps: RegistryDeps) {
     this.pools = new Map(deps.pools.map((p) => [p.name, p]));
+    this.pins = new Pins(deps.store, (name) => this.pool(name));
   }
 
   pool(name: string): PoolConfig {
@@ -249,68 +245,6 @@ export class Registry {
     });
     this.reportEnded(ended);
     return ended.length;
-  }
-
-  async pin(
-    pool: string,
-    node: number,
-    principal: Principal,
-    note: string | undefined,
-    actor: Actor,
-  ): Promise<'created' | 'unchanged' | 'updated'> {
-    const p = this.pool(pool);
-    if (!inRanges(p.nodes, node)) throw new InvalidRequest(`node ${node} is not in pool ${pool}`);
-    return this.deps.store.transaction(async (tx) => {
-      const now = tx.now();
-      const existing = await tx.getPin(pool, node);
-      if (existing && !samePrincipal(existing.principal, principal)) {
-        throw new NodeConflict(`node ${node} of pool ${pool} is pinned to another principal`);
-      }
-      const holder = (await tx.poolView(pool)).active.find((l) => l.node === node && l.expiresAt > now);
-      if (holder && !samePrincipal(holder.principal, principal)) {
-        throw new NodeConflict(`node ${node} of pool ${pool} is leased by another principal`);
-      }
-      if (existing && (existing.note ?? undefined) === note) return 'unchanged';
-      await tx.putPin({
-        pool,
-        node,
-        principal,
-        ...(note !== undefined ? { note } : {}),
-        createdAt: existing?.createdAt ?? now,
-        createdBy: existing?.createdBy ?? actorName(actor),
-      });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: existing ? 'mapping.updated' : 'mapping.created',
-        pool,
-        node,
-        detail: { issuer: principal.issuer, subject: principal.subject, ...(note !== undefined ? { note } : {}) },
-      });
-      return existing ? 'updated' : 'created';
-    });
-  }
-
-  async unpin(pool: string, node: number, actor: Actor): Promise<void> {
-    this.pool(pool);
-    await this.deps.store.transaction(async (tx) => {
-      const existing = await tx.getPin(pool, node);
-      if (!existing) throw new NotFound(`node ${node} of pool ${pool} is not pinned`);
-      await tx.deletePin(pool, node);
-      await tx.audit({
-        at: tx.now(),
-        actor: actorName(actor),
-        action: 'mapping.deleted',
-        pool,
-        node,
-        detail: { issuer: existing.principal.issuer, subject: existing.principal.subject },
-      });
-    });
-  }
-
-  listPins(pool?: string): Promise<Mapping[]> {
-    if (pool !== undefined) this.pool(pool);
-    return this.deps.store.listPins(pool);
   }
 
   async listLeases(f: LeaseFilter): Promise<{ leases: Lease[]; now: number }> {

@@ -31,7 +31,7 @@ describe('registry: grants', () => {
       registry.acquire({ principal: p('b'), policy: dynamic, pool: 'default', node: a.lease.node }),
       NodeConflict,
     );
-    await registry.pin('default', 5, p('owner'), undefined, admin);
+    await registry.pins.put('default', 5, p('owner'), undefined, admin);
     await assert.rejects(
       registry.acquire({ principal: p('b'), policy: dynamic, pool: 'default', node: 5 }),
       NodeConflict,
@@ -45,7 +45,7 @@ describe('registry: grants', () => {
 
   it('keeps the same subject of two issuers apart', async () => {
     const { registry } = fixture([pool('default', '0-9')]);
-    await registry.pin('default', 7, p('same', 'corp'), undefined, admin);
+    await registry.pins.put('default', 7, p('same', 'corp'), undefined, admin);
     const other = await registry.acquire({ principal: p('same', 'prod'), policy: dynamic, pool: 'default' });
     assert.notEqual(other.lease.node, 7);
     const own = await registry.acquire({ principal: p('same', 'corp'), policy: dynamic, pool: 'default' });
@@ -82,7 +82,7 @@ describe('registry: grants', () => {
     );
     const pinnedOnly = { dynamic: false };
     await assert.rejects(registry.acquire({ principal: p('x'), policy: pinnedOnly, pool: 'default' }), Forbidden);
-    await registry.pin('default', 4, p('x'), undefined, admin);
+    await registry.pins.put('default', 4, p('x'), undefined, admin);
     const g = await registry.acquire({ principal: p('x'), policy: pinnedOnly, pool: 'default' });
     assert.equal(g.lease.node, 4);
     await assert.rejects(registry.acquire({ principal: p('x'), policy: pinnedOnly, pool: 'default' }), PoolExhausted);
@@ -190,19 +190,19 @@ describe('registry: renew, release, revoke', () => {
 describe('registry: pins', () => {
   it('creates, reports unchanged, refuses collisions, deletes', async () => {
     const { registry } = fixture([pool('default', '0-9')]);
-    assert.equal(await registry.pin('default', 3, p('o'), 'billing', admin), 'created');
-    assert.equal(await registry.pin('default', 3, p('o'), 'billing', admin), 'unchanged');
-    await assert.rejects(registry.pin('default', 3, p('x'), undefined, admin), NodeConflict);
+    assert.equal(await registry.pins.put('default', 3, p('o'), 'billing', admin), 'created');
+    assert.equal(await registry.pins.put('default', 3, p('o'), 'billing', admin), 'unchanged');
+    await assert.rejects(registry.pins.put('default', 3, p('x'), undefined, admin), NodeConflict);
     const held = await registry.acquire({ principal: p('h'), policy: dynamic, pool: 'default' });
-    await assert.rejects(registry.pin('default', held.lease.node, p('x'), undefined, admin), NodeConflict);
-    await assert.rejects(registry.pin('default', 10, p('x'), undefined, admin), InvalidRequest);
-    await registry.unpin('default', 3, admin);
-    await assert.rejects(registry.unpin('default', 3, admin), NotFound);
+    await assert.rejects(registry.pins.put('default', held.lease.node, p('x'), undefined, admin), NodeConflict);
+    await assert.rejects(registry.pins.put('default', 10, p('x'), undefined, admin), InvalidRequest);
+    await registry.pins.delete('default', 3, admin);
+    await assert.rejects(registry.pins.delete('default', 3, admin), NotFound);
   });
 
   it('never hands a pinned node out dynamically', async () => {
     const { registry } = fixture([pool('pair', '0-1')]);
-    await registry.pin('pair', 0, p('owner'), undefined, admin);
+    await registry.pins.put('pair', 0, p('owner'), undefined, admin);
     const y = await registry.acquire({ principal: p('y'), policy: dynamic, pool: 'pair' });
     assert.equal(y.lease.node, 1);
     await assert.rejects(registry.acquire({ principal: p('z'), policy: dynamic, pool: 'pair' }), PoolExhausted);

@@ -66,13 +66,13 @@ for (const backend of BACKENDS) {
         pool: 'default',
         instance: 'i',
       });
-      await r.pin('default', 9, { issuer: 'corp', subject: 'ü 🚀' }, 'note', admin);
+      await r.pins.put('default', 9, { issuer: 'corp', subject: 'ü 🚀' }, 'note', admin);
       const before = await store.listAudit(0, 100);
       if (!backend.replicas) await store.close();
       const again = new Registry({ store: await reopen(), pools, lease });
       const { leases } = await again.listLeases({ state: 'active' });
       assert.deepEqual(leases, [g.lease]);
-      assert.deepEqual((await again.listPins('default'))[0]?.principal, { issuer: 'corp', subject: 'ü 🚀' });
+      assert.deepEqual((await again.pins.list('default'))[0]?.principal, { issuer: 'corp', subject: 'ü 🚀' });
       const audit = await again.listAudit(0, 100);
       assert.deepEqual(audit, before);
       assert.deepEqual(

@@ -43,7 +43,7 @@ export const adminRoutes =
       { schema: { tags, summary: 'List pins', querystring: PoolQuery } },
       async (req) => {
         await admin(req);
-        return (await registry.listPins(req.query.pool)).map(mappingJson);
+        return (await registry.pins.list(req.query.pool)).map(mappingJson);
       },
     );
 
@@ -55,8 +55,8 @@ export const adminRoutes =
         knownIssuer(req.body.issuer);
         const { pool, node } = req.params;
         const principal = { issuer: req.body.issuer, subject: req.body.subject };
-        const outcome = await registry.pin(pool, node, principal, req.body.note, actor);
-        const pin = (await registry.listPins(pool)).find((m) => m.node === node)!;
+        const outcome = await registry.pins.put(pool, node, principal, req.body.note, actor);
+        const pin = (await registry.pins.list(pool)).find((m) => m.node === node)!;
         return reply.code(outcome === 'created' ? 201 : 200).send(mappingJson(pin));
       },
     );
@@ -66,7 +66,7 @@ export const adminRoutes =
       { schema: { tags, summary: 'Unpin a node', params: MappingParams } },
       async (req, reply) => {
         const actor = await admin(req);
-        await registry.unpin(req.params.pool, req.params.node, actor);
+        await registry.pins.delete(req.params.pool, req.params.node, actor);
         return reply.code(204).send();
       },
     );
