@@ -5,6 +5,7 @@
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { InvalidToken } from '../errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
@@ -55,6 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A POST without a body means an empty object, so `curl -X POST` works on renew and rotate.
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT')) req.body = {};
+  });
+  // Every route's token failures, counted in one place.
+  app.addHook('onError', async (_req, _reply, err) => {
+    if (err instanceof InvalidToken) deps.metrics.tokenRejections.inc({ reason: err.reason });
   });
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.requestSeconds.observe(

@@ -76,6 +76,8 @@ describe('the registry with an oidc-provider issuer', () => {
     const metrics = await fetch(`${reg.url}/metrics`).then((r) => r.text());
     assert.match(metrics, /snowgate_lease_operations_total\{op="acquire",outcome="ok"\}/);
     assert.match(metrics, /snowgate_pool_nodes\{pool="default",state="leased"\}/);
+    assert.match(metrics, /snowgate_token_rejections_total\{reason="malformed"\}/, 'the oversized test token');
+    assert.match(metrics, /snowgate_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/leases"/);
     const doc = await call(reg.url, 'GET', '/openapi.json', undefined);
     assert.ok(doc.body.paths['/v1/leases']);
   });

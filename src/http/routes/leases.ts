@@ -1,7 +1,7 @@
 /** Service endpoints: grant, renew, release, pools, lineage (CONTRACT §4). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { InvalidRequest, InvalidToken, SnowgateError } from '../../errors.js';
+import { InvalidRequest, SnowgateError } from '../../errors.js';
 import type { Grant } from '../../registry/registry.js';
 import type { Lease } from '../../registry/types.js';
 import { isPublicKey } from '../../nats/nkey.js';
@@ -10,14 +10,13 @@ import type { AppDeps } from '../app.js';
 import { iso, layoutJson, leaseJson } from '../present.js';
 import { AcquireBody, EmptyBody, LeaseParams, LineageParams, LineageQuery } from '../schemas.js';
 
-/** Counts an operation's outcome (ok or the problem code) and token rejections by reason. */
+/** Counts an operation's outcome: ok, or the problem code. */
 export async function counted<T>(deps: AppDeps, op: string, fn: () => Promise<T>): Promise<T> {
   try {
     const r = await fn();
     deps.metrics.leaseOps.inc({ op, outcome: 'ok' });
     return r;
   } catch (e) {
-    if (e instanceof InvalidToken) deps.metrics.tokenRejections.inc({ reason: e.reason });
     deps.metrics.leaseOps.inc({ op, outcome: e instanceof SnowgateError ? e.code : 'internal' });
     throw e;
   }
