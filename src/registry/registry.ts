@@ -87,8 +87,12 @@ export class Registry {
     const ended: Lease[] = [];
     const grant = await this.deps.store.transaction(async (tx) => {
       const now = tx.now();
-      ended.push(...(await this.endExpired(tx, pool.name)));
       let view = await tx.poolView(pool.name);
+      const expired = view.active.filter((l) => l.expiresAt <= now);
+      if (expired.length > 0) {
+        for (const l of expired) ended.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
+        view = await tx.poolView(pool.name);
+      }
       const mine = view.active.filter((l) => samePrincipal(l.principal, req.principal));
       const superseded =
         req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance && l.pool === pool.name);
@@ -289,14 +293,6 @@ export class Registry {
     if (!lease) throw new NotFound(`no lease ${id}`);
     if (!samePrincipal(lease.principal, principal)) throw new Forbidden(`lease ${id} belongs to another principal`);
     return lease;
-  }
-
-  private async endExpired(tx: StoreTx, pool: string): Promise<Lease[]> {
-    const now = tx.now();
-    const expired = (await tx.poolView(pool)).active.filter((l) => l.expiresAt <= now);
-    const out: Lease[] = [];
-    for (const l of expired) out.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
-    return out;
   }
 
   private async end(
