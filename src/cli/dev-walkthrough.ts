@@ -5,6 +5,8 @@ export interface WalkthroughInput {
   issuer: string;
   tokenEndpoint: string;
   dataDir: string;
+  /** Where the commands are to run: npx finds this package's bin there (elsewhere it asks npm). */
+  cwd: string;
   secrets: { service: string; admin: string };
   nats?: { url: string; logFile: string };
 }
@@ -29,20 +31,26 @@ export function walkthrough(i: WalkthroughInput): string {
       ? `  nats      ${i.nats.url}   (log: ${i.nats.logFile})`
       : '  nats      not running: nats-server is not on PATH (apt-get install nats-server), so leases come without NATS credentials',
     '',
+    `Commands to copy, in another terminal in ${i.cwd}:`,
+    '',
     '# 1. a workload token (client_credentials, audience snowgate, valid 1 h):',
     `TOKEN=$(${tokenCurl(i.tokenEndpoint, 'dev-service', i.secrets.service)})`,
     '',
     '# 2. lease a node with it:',
     `curl -s -X POST ${reg}/v1/leases -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"pool":"default","instance":"demo-1"}'`,
     '',
-    '#    or hold one, renewed, with its NATS credentials in demo.creds:',
+    i.nats ? '#    or hold one, renewed, with its NATS credentials in demo.creds:' : '#    or hold one, renewed:',
+    '#    (it runs in the foreground, renewing, until Ctrl-C releases the lease)',
     'echo "$TOKEN" > token',
-    `npx snowgate lease --registry ${reg} --token-file token --instance demo-1 --creds-file demo.creds`,
+    `npx snowgate lease --registry ${reg} --token-file token --instance demo-1${i.nats ? ' --creds-file demo.creds' : ''}`,
     '',
     '# 3. an admin token (groups: [snowgate-admins]) and what it sees:',
     `ADMIN=$(${tokenCurl(i.tokenEndpoint, 'dev-admin', i.secrets.admin)})`,
     `npx snowgate admin --registry ${reg} --token "$ADMIN" leases`,
     `curl -s ${reg}/v1/admin/audit -H "authorization: Bearer $ADMIN"`,
     '',
+    ...(i.nats
+      ? [`# 4. a NATS client with demo.creds: README.md, "Connect a NATS client with the lease's credentials"`, '']
+      : []),
   ].join('\n');
 }

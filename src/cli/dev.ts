@@ -67,6 +67,7 @@ export function registerDev(program: Command): void {
             issuer: issuer.issuer,
             tokenEndpoint: issuer.tokenEndpoint,
             dataDir,
+            cwd: process.cwd(),
             secrets,
             ...(nats ? { nats: { url: nats.url, logFile: nats.logFile } } : {}),
           }),
