@@ -15,6 +15,7 @@ import { TokenVerifier } from './identity/verifier.js';
 import { NatsAuthority } from './nats/authority.js';
 import { InvalidNatsKeys, loadNatsKeys } from './nats/keys.js';
 import { keysToRevoke, LeaseCredentials, rotationDetail } from './nats/lease-credentials.js';
+import { RateLimiter } from './registry/rate-limit.js';
 import { Registry } from './registry/registry.js';
 import type { Actor, Lease } from './registry/types.js';
 import type { Store } from './store/port.js';
@@ -105,6 +106,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     auth: new Authenticator(verifier, config.admin),
     ...(nats ? { credentials: nats.credentials } : {}),
     readiness,
+    acquireLimiter: new RateLimiter(
+      config.lease.acquiresPerSecond,
+      config.lease.acquireBurst,
+      opts.clock ?? systemClock,
+    ),
     metrics: new Metrics(() => registry.occupancy()),
     ttlMs: config.lease.ttlMs,
     maxClockSkewMs: config.lease.maxClockSkewMs,

@@ -202,7 +202,13 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   return {
     server: { host: f.server?.host ?? '127.0.0.1', port: f.server?.port ?? 8080 },
     store: store.kind === 'sqlite' ? { kind: 'sqlite', path: path.resolve(store.path) } : store,
-    lease: { ttlMs, maxClockSkewMs, maxPerPrincipal: f.lease?.maxPerPrincipal ?? 64 },
+    lease: {
+      ttlMs,
+      maxClockSkewMs,
+      maxPerPrincipal: f.lease?.maxPerPrincipal ?? 64,
+      acquiresPerSecond: f.lease?.acquiresPerSecond ?? 10,
+      acquireBurst: f.lease?.acquireBurst ?? 100,
+    },
     pools,
     issuers,
     admin,

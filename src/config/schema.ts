@@ -27,6 +27,8 @@ export const LeaseSchema = Type.Object(
     ttl: Type.Optional(Duration),
     maxClockSkew: Type.Optional(Duration),
     maxPerPrincipal: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    acquiresPerSecond: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+    acquireBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   },
   strict,
 );

@@ -16,6 +16,9 @@ export interface LeaseConfig {
   ttlMs: number;
   maxClockSkewMs: number;
   maxPerPrincipal: number;
+  /** Grants one principal may ask for per second, per registry process; 0: no limit. */
+  acquiresPerSecond: number;
+  acquireBurst: number;
 }
 
 export interface PoolConfig {

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { InvalidToken } from '../errors.js';
+import type { RateLimiter } from '../registry/rate-limit.js';
 import type { Registry } from '../registry/registry.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   credentials?: CredentialsPort;
   readiness: ReadinessCheck[];
   metrics: Metrics;
+  /** Limits acquires per principal. */
+  acquireLimiter: RateLimiter;
   ttlMs: number;
   maxClockSkewMs: number;
   /** Issuer names a pin may name. */

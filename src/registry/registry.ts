@@ -39,7 +39,7 @@ export interface Grant {
 export interface RegistryDeps {
   store: Store;
   pools: PoolConfig[];
-  lease: LeaseConfig;
+  lease: Pick<LeaseConfig, 'ttlMs' | 'maxClockSkewMs' | 'maxPerPrincipal'>;
   /** Called after the transaction that ended these leases committed, with their end recorded. */
   onEnded?: (ended: Lease[]) => void;
 }

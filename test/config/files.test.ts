@@ -70,7 +70,13 @@ describe('config: files', () => {
     assert.deepEqual(y, j);
     assert.deepEqual(y.server, { host: '0.0.0.0', port: 9090 });
     assert.deepEqual(y.store, { kind: 'postgres', url: 'postgres://snowgate:s3cret@db:5432/snowgate' });
-    assert.deepEqual(y.lease, { ttlMs: 300_000, maxClockSkewMs: 1000, maxPerPrincipal: 64 });
+    assert.deepEqual(y.lease, {
+      ttlMs: 300_000,
+      maxClockSkewMs: 1000,
+      maxPerPrincipal: 64,
+      acquiresPerSecond: 10,
+      acquireBurst: 100,
+    });
     assert.deepEqual(y.pools[0]?.nodes, [[0, 511]]);
     assert.equal(y.issuers[0]?.issuer, 'https://idp.example.com');
     assert.deepEqual(y.issuers[0]?.claims, { env: 'prod', '/kubernetes.io/namespace': 'team-*' });

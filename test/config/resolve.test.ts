@@ -8,7 +8,13 @@ describe('config: defaults', () => {
     const c = resolve(base());
     assert.deepEqual(c.server, { host: '127.0.0.1', port: 8080 });
     assert.deepEqual(c.store, { kind: 'sqlite', path: path.resolve('./data/snowgate.db') });
-    assert.deepEqual(c.lease, { ttlMs: 600_000, maxClockSkewMs: 2000, maxPerPrincipal: 64 });
+    assert.deepEqual(c.lease, {
+      ttlMs: 600_000,
+      maxClockSkewMs: 2000,
+      maxPerPrincipal: 64,
+      acquiresPerSecond: 10,
+      acquireBurst: 100,
+    });
     assert.deepEqual(c.pools[0]?.nodes, [[0, 1023]]);
     assert.equal(c.pools[0]?.epochMs, Date.parse('2024-01-01T00:00:00Z'));
     assert.deepEqual(c.issuers[0], {

@@ -8,8 +8,9 @@ describe('the registry with an oidc-provider issuer', () => {
   let reg: Serve;
   const tmp = tempDir('api');
   before(async () => {
-    issuer = await startIssuer(['svc-a', 'svc-b'], ['ops']);
-    reg = await serve(tmp.dir, baseConfig(await freePort(), tmp.dir, issuer.issuer));
+    issuer = await startIssuer(['svc-a', 'svc-b', 'greedy'], ['ops']);
+    const lease = { ttl: '60s', maxClockSkew: '1s', maxPerPrincipal: 64, acquiresPerSecond: 0.2, acquireBurst: 3 };
+    reg = await serve(tmp.dir, baseConfig(await freePort(), tmp.dir, issuer.issuer, { lease }));
   });
   after(async () => {
     await reg?.kill('SIGTERM');
@@ -69,6 +70,16 @@ describe('the registry with an oidc-provider issuer', () => {
     assert.equal(lineage.status, 400, JSON.stringify(lineage.body));
     const badAudit = await call(reg.url, 'GET', '/v1/admin/audit?limit=abc', ADMIN_TOKEN);
     assert.equal(badAudit.status, 400);
+  });
+
+  it('limits how fast one principal may ask for leases', async () => {
+    const token = await issuer.token('greedy');
+    for (let i = 0; i < 3; i++) assert.equal((await call(reg.url, 'POST', '/v1/leases', token, {})).status, 201);
+    const r = await call(reg.url, 'POST', '/v1/leases', token, {});
+    assert.equal(r.status, 429, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'rate_limited');
+    assert.equal(r.headers.get('retry-after'), '5');
+    assert.equal((await call(reg.url, 'POST', '/v1/leases', await issuer.token('svc-b'), {})).status, 201);
   });
 
   it('serves readiness, metrics and the OpenAPI document', async () => {

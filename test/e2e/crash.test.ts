@@ -16,7 +16,10 @@ describe('crash during a burst of grants', () => {
   });
 
   it('keeps every acknowledged grant active and no node held twice', async () => {
-    const config = baseConfig(await freePort(), tmp.dir, issuer.issuer);
+    const config = baseConfig(await freePort(), tmp.dir, issuer.issuer, {
+      // One principal bursts 400 grants here: lift the per-principal rate limit.
+      lease: { ttl: '60s', maxClockSkew: '1s', maxPerPrincipal: 4096, acquiresPerSecond: 0 },
+    });
     const first = await serve(tmp.dir, config);
     const token = await issuer.token('burst');
     const acknowledged: { id: string; node: number }[] = [];

@@ -1,7 +1,7 @@
 /** Service endpoints: grant, renew, release, pools, lineage (CONTRACT §4). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { InvalidRequest, SnowgateError } from '../../errors.js';
+import { InvalidRequest, RateLimited, SnowgateError } from '../../errors.js';
 import type { Grant } from '../../registry/registry.js';
 import type { Lease } from '../../registry/types.js';
 import { isPublicKey } from '../../nats/nkey.js';
@@ -54,6 +54,8 @@ export const leaseRoutes =
       async (req, reply) => {
         const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
           const { principal, issuer } = await deps.auth.service(req.headers.authorization);
+          const wait = deps.acquireLimiter.take(`${principal.issuer}:${principal.subject}`);
+          if (wait > 0) throw new RateLimited('too many lease requests from this principal', wait);
           if (req.body.natsPublicKey !== undefined && !isPublicKey(req.body.natsPublicKey, 'user')) {
             throw new InvalidRequest('natsPublicKey: not a NATS user public key (its checksum does not match)');
           }
