@@ -49,10 +49,10 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /**
- * Operator-mode keys made once under DATA/nats (`snowgate init`), then a nats-server child on a
- * free loopback port, logging to DATA/nats/nats-server.log. Undefined when nats-server is not on PATH.
+ * Operator-mode keys made once under DATA/nats (`snowgate init`), then a nats-server child on
+ * `natsPort` of loopback (0: a free one), logging to DATA/nats/nats-server.log. Undefined when nats-server is not on PATH.
  */
-export async function startDevNats(dataDir: string): Promise<DevNats | undefined> {
+export async function startDevNats(dataDir: string, natsPort = 0): Promise<DevNats | undefined> {
   const bin = onPath('nats-server');
   if (!bin) return undefined;
   const dir = path.join(dataDir, 'nats');
@@ -66,7 +66,7 @@ export async function startDevNats(dataDir: string): Promise<DevNats | undefined
         : e;
     });
   }
-  const port = await freePort();
+  const port = natsPort || (await freePort());
   const logFile = path.join(dir, 'nats-server.log');
   const log = openSync(logFile, 'a', 0o600);
   const child = spawn(bin, ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], {

@@ -12,6 +12,7 @@ interface DevFlags {
   data: string;
   port: number;
   issuerPort: number;
+  natsPort: number;
 }
 
 export function registerDev(program: Command): void {
@@ -22,6 +23,8 @@ export function registerDev(program: Command): void {
     .option('--port <n>', 'registry port', parsePort, 8080)
     // Fixed, not random: the issuer URL is in every token and in the printed commands.
     .option('--issuer-port <n>', 'dev issuer port', parsePort, 8081)
+    // Fixed too, so a NATS client can reconnect across a restart; 4222 is left to a system nats-server.
+    .option('--nats-port <n>', 'nats-server port (0: any free port)', parsePort, 4223)
     .action(async (f: DevFlags) => {
       const stop = shutdownSignal();
       const { devConfig } = await import('./dev-config.js');
@@ -44,7 +47,7 @@ export function registerDev(program: Command): void {
         });
         cleanup.push(() => issuer.close());
 
-        const nats: DevNats | undefined = await startDevNats(dataDir);
+        const nats: DevNats | undefined = await startDevNats(dataDir, f.natsPort);
         if (nats) cleanup.push(() => nats.stop());
         else
           process.stderr.write(

@@ -5,11 +5,16 @@
  */
 export function shutdownSignal(): AbortSignal {
   const controller = new AbortController();
+  let firstAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
+    // A Ctrl-C under `npm start` or `npx` arrives twice at once (the terminal's, and npm passing
+    // it on): only a signal a moment after the first means an operator insisting.
+    if (controller.signal.aborted && Date.now() - firstAt > 500) {
       process.stderr.write(`snowgate: ${signal} again, exiting now\n`);
       process.exit(1);
     }
+    if (controller.signal.aborted) return;
+    firstAt = Date.now();
     controller.abort(new Error(`stopped by ${signal}`));
   };
   process.on('SIGINT', onSignal);

@@ -51,7 +51,17 @@ describe('snowgate dev', () => {
   it('runs registry and issuer on loopback, prints working token commands, stops on SIGTERM', async (t) => {
     const data = path.join(tempDir(t), 'data');
     const [port, issuerPort] = [await freePort(), await freePort()];
-    const p = start(['dev', '--data', data, '--port', String(port), '--issuer-port', String(issuerPort)]);
+    const p = start([
+      'dev',
+      '--data',
+      data,
+      '--port',
+      String(port),
+      '--issuer-port',
+      String(issuerPort),
+      '--nats-port',
+      '0',
+    ]);
     t.after(() => p.child.kill('SIGKILL'));
     await waitFor('the walk-through', () => /^ADMIN=/m.test(p.stdout()), 30_000);
 
@@ -81,7 +91,17 @@ describe('snowgate dev', () => {
     async (t) => {
       const data = path.join(tempDir(t), 'data');
       const [port, issuerPort] = [await freePort(), await freePort()];
-      const p = start(['dev', '--data', data, '--port', String(port), '--issuer-port', String(issuerPort)]);
+      const p = start([
+        'dev',
+        '--data',
+        data,
+        '--port',
+        String(port),
+        '--issuer-port',
+        String(issuerPort),
+        '--nats-port',
+        '0',
+      ]);
       t.after(() => stopDev(p));
       await waitFor('the walk-through', () => /^ADMIN=/m.test(p.stdout()), 30_000);
       const out = p.stdout();
