@@ -68,6 +68,14 @@ async function startNats(config: NatsConfig, lease: Config['lease'], store: Stor
     },
   });
   await authority.start();
+  // A crash between ending a lease and saving its revocation would leave its JWT valid until exp:
+  // catch up from the store's ended leases. Keys a live lease still uses are its holder's own.
+  const since = (await store.now()) - (lease.ttlMs + lease.maxClockSkewMs);
+  const live = new Set((await store.listLeases({ state: 'active' })).map((l) => l.natsPublicKey));
+  const missed = keysToRevoke(await store.endedEarlySince(since)).filter((k) => !live.has(k));
+  authority
+    .revoke(missed, { onlyMissing: true })
+    .catch((err: unknown) => log.error({ err }, 'NATS revocations not yet pushed'));
   const revoke = (ended: Lease[]) => {
     const users = keysToRevoke(ended);
     if (users.length === 0) return;

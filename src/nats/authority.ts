@@ -169,13 +169,20 @@ export class NatsAuthority {
     return out;
   }
 
-  /** Revokes every JWT issued so far to these users; resolves once the servers accepted it. */
-  async revoke(userPublicKeys: string[]): Promise<void> {
+  /**
+   * Revokes every JWT issued so far to these users; resolves once the servers accepted it.
+   * `onlyMissing` leaves users already revoked alone (catching up after a restart must not move a
+   * revocation past the JWT of a later lease that reuses the key).
+   */
+  async revoke(userPublicKeys: string[], opts: { onlyMissing?: boolean } = {}): Promise<void> {
     if (userPublicKeys.length === 0) return;
     for (const k of userPublicKeys) decodePublicKey(k, 'user');
     await this.#keeper.mutate((s, now) => {
       const second = Math.floor(now / 1000);
-      for (const k of userPublicKeys) s.revocations[k] = Math.max(s.revocations[k] ?? 0, second);
+      for (const k of userPublicKeys) {
+        if (opts.onlyMissing && s.revocations[k] !== undefined) continue;
+        s.revocations[k] = Math.max(s.revocations[k] ?? 0, second);
+      }
     });
     await this.synced();
   }

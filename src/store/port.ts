@@ -72,6 +72,8 @@ export interface Store {
   leaseAt(pool: string, node: number, atMs: number): Promise<Lease | undefined>;
   /** Counts for GET /v1/pools. */
   counts(pool: string, now: number): Promise<{ leased: number; pinned: number; pinnedAndLeased: number }>;
+  /** Leases ended at or after `sinceMs` by release, supersession or revocation (not expiry). */
+  endedEarlySince(sinceMs: number): Promise<Lease[]>;
   /** Leases whose expiry passed without an end recorded. */
   expiredUnended(now: number, limit: number): Promise<Lease[]>;
   natsState: NatsStateStore;

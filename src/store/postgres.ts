@@ -279,6 +279,11 @@ export class PostgresStore implements Store {
     return { leased: Number(r!.leased), pinned: Number(r!.pinned), pinnedAndLeased: Number(r!.pinned_leased) };
   }
 
+  async endedEarlySince(sinceMs: number): Promise<Lease[]> {
+    const sql = "SELECT * FROM leases WHERE ended_at >= $1 AND end_reason <> 'expired' ORDER BY ended_at";
+    return (await rows<LeaseRow>(this.pool, sql, [sinceMs])).map(leaseFromRow);
+  }
+
   async expiredUnended(now: number, limit: number): Promise<Lease[]> {
     return (
       await rows<LeaseRow>(

@@ -125,6 +125,9 @@ export class SqliteStore implements Store {
       expired: db.prepare<[number, number], LeaseRow>(
         'SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
       ),
+      endedEarly: db.prepare<[number], LeaseRow>(
+        "SELECT * FROM leases WHERE ended_at >= ? AND end_reason <> 'expired' ORDER BY ended_at",
+      ),
       natsLoad: db.prepare<[], { version: number; data: string }>('SELECT version, data FROM nats_state WHERE id = 1'),
       natsInsert: db.prepare<[number, string]>('INSERT OR IGNORE INTO nats_state (id, version, data) VALUES (1, ?, ?)'),
       natsUpdate: db.prepare<[number, string, number]>(
@@ -295,6 +298,10 @@ export class SqliteStore implements Store {
       pinned: this.q.countPinned.get(pool)!.n,
       pinnedAndLeased: this.q.countPinnedLeased.get(pool, now)!.n,
     }));
+  }
+
+  endedEarlySince(sinceMs: number): Promise<Lease[]> {
+    return this.read(() => this.q.endedEarly.all(sinceMs).map(leaseFromRow));
   }
 
   expiredUnended(now: number, limit: number): Promise<Lease[]> {

@@ -1,5 +1,7 @@
 // Lease credentials through the whole stack: oidc-provider token → snowgate serve → nats-server.
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { connectCreds, droppedWithin, startNats, type TestNats } from '../nats/harness.js';
@@ -9,10 +11,11 @@ describe('NATS credentials bound to leases, end to end', () => {
   let issuer: Awaited<ReturnType<typeof startIssuer>>;
   let nats: TestNats;
   let reg: Serve;
+  let config: object;
   const tmp = tempDir('nats-e2e');
   before(async () => {
     [issuer, nats] = await Promise.all([startIssuer(['svc-a', 'svc-b']), startNats()]);
-    const config = baseConfig(await freePort(), tmp.dir, issuer.issuer, {
+    config = baseConfig(await freePort(), tmp.dir, issuer.issuer, {
       nats: { dir: nats.dir, servers: [nats.url] },
     });
     reg = await serve(tmp.dir, config);
@@ -68,6 +71,20 @@ describe('NATS credentials bound to leases, end to end', () => {
     assert.deepEqual(seen, [`ids.default.${a.lease.node}.ok`]);
     await talker.close().catch(() => undefined);
     await listener.close();
+  });
+
+  it('revokes after a restart what a crash kept it from revoking', async () => {
+    const g = await grant('svc-a');
+    const nc = await connectCreds(nats.url, g.nats.creds);
+    await nc.flush();
+    await reg.kill('SIGKILL');
+    // The state a crash between the release's commit and its revocation leaves behind.
+    const db = new Database(path.join(tmp.dir, 'snowgate.db'));
+    db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'released' WHERE id = ?").run(Date.now(), g.lease.id);
+    db.close();
+    await sleep(1100); // a revocation covers JWTs issued at or before its second
+    reg = await serve(tmp.dir, config);
+    assert.equal(await droppedWithin(nc, 5000), 'closed');
   });
 
   it('says NATS is not ready while the server is down, and recovers', async () => {
