@@ -32,6 +32,9 @@ export interface ServerOptions {
   clock?: Clock;
 }
 
+/** How often the NATS revocations are checked against the store's ended leases. */
+const REVOCATION_CATCH_UP_MS = 30_000;
+
 /** How often leases whose expiry passed unnoticed are ended (and audited). */
 const SWEEP_EVERY_MS = 1000;
 
@@ -68,18 +71,23 @@ async function startNats(config: NatsConfig, lease: Config['lease'], store: Stor
     },
   });
   await authority.start();
-  // A crash between ending a lease and saving its revocation would leave its JWT valid until exp:
-  // catch up from the store's ended leases. Keys a live lease still uses are its holder's own.
-  const since = (await store.now()) - (lease.ttlMs + lease.maxClockSkewMs);
-  const live = new Set((await store.listLeases({ state: 'active' })).map((l) => l.natsPublicKey));
-  const missed = keysToRevoke(await store.endedEarlySince(since)).filter((k) => !live.has(k));
-  authority
-    .revoke(missed, { onlyMissing: true })
-    .catch((err: unknown) => log.error({ err }, 'NATS revocations not yet pushed'));
-  const revoke = (ended: Lease[]) => {
-    const users = keysToRevoke(ended);
-    if (users.length === 0) return;
-    authority.revoke(users).catch((err: unknown) => log.error({ err, users }, 'NATS revocation not yet pushed'));
+  // A crash (or a failed save) between ending a lease and saving its revocation would leave its
+  // JWT valid until exp: the store's ended leases are the truth, so catch up from them now and
+  // every little while. Only missing revocations are added; an unchanged state is not pushed.
+  const catchUp = async () => {
+    const since = (await store.now()) - (lease.ttlMs + lease.maxClockSkewMs);
+    await authority.revoke(keysToRevoke(await store.endedEarlySince(since)), { onlyMissing: true });
+  };
+  const catchUpLogged = () => {
+    catchUp().catch((err: unknown) => log.error({ err }, 'NATS revocations not yet pushed; retrying'));
+  };
+  catchUpLogged();
+  const catchUpTimer = setInterval(catchUpLogged, REVOCATION_CATCH_UP_MS);
+  catchUpTimer.unref();
+  const revoke = async (ended: Lease[]) => {
+    await authority
+      .revoke(keysToRevoke(ended))
+      .catch((err: unknown) => log.error({ err }, 'NATS revocation not yet pushed; retrying'));
   };
   const ready: ReadinessCheck = {
     name: 'nats',
@@ -88,13 +96,17 @@ async function startNats(config: NatsConfig, lease: Config['lease'], store: Stor
         throw new Error('the NATS servers are unreachable or do not hold the current account yet');
     },
   };
-  return { authority, credentials: new LeaseCredentials(authority, config, record), revoke, ready };
+  const close = async () => {
+    clearInterval(catchUpTimer);
+    await authority.close();
+  };
+  return { credentials: new LeaseCredentials(authority, config, record), revoke, ready, close };
 }
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const log = pino({ level: opts.logLevel ?? config.log.level });
   const store = await openStore(config.store, opts.clock);
-  let onEnded: ((ended: Lease[]) => void) | undefined;
+  let onEnded: ((ended: Lease[]) => Promise<void>) | undefined;
   const registry = new Registry({ store, pools: config.pools, lease: config.lease, onEnded: (e) => onEnded?.(e) });
   const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
   let nats: Awaited<ReturnType<typeof startNats>> | undefined;
@@ -135,7 +147,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (e) {
     clearInterval(sweeper);
-    await nats?.authority.close();
+    await nats?.close();
     await store.close();
     throw e;
   }
@@ -147,7 +159,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     async close() {
       clearInterval(sweeper);
       await app.close();
-      await nats?.authority.close();
+      await nats?.close();
       await store.close();
     },
   };

@@ -10,7 +10,7 @@ import type { RateLimiter } from '../registry/rate-limit.js';
 import type { Registry } from '../registry/registry.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
-import { errorHandler, problem, sendProblem } from './problem.js';
+import { clientErrorHandler, errorHandler, problem, sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
 import { leaseRoutes } from './routes/leases.js';
 import { opsRoutes } from './routes/ops.js';
@@ -48,6 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // Long enough for a slow client, short enough that a stalled one cannot hold a socket forever.
     requestTimeout: 30_000,
+    // Room for a 16 KiB bearer token, so the verifier answers it with a problem, not Node with 431.
+    http: { maxHeaderSize: 32 * 1024 },
+    maxParamLength: 256,
+    clientErrorHandler,
+    // Errors fastify raises before routing (a malformed URL) get the same problem+json.
+    frameworkErrors: (err, req, reply) => {
+      void errorHandler(err, req, reply);
+    },
   });
   const ajv = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));

@@ -2,6 +2,8 @@
  * The one error handler: every failure leaves as application/problem+json with a stable `code`.
  * 5xx details stay in the log, never in the response.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SnowgateError, type ProblemCode } from '../errors.js';
 
@@ -60,4 +62,26 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (p) return sendProblem(reply, p);
   req.log.error({ err }, 'unexpected error');
   return sendProblem(reply, problem('internal', 500, 'the registry failed to handle this request; see its log'));
+}
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (headers over the limit, a
+ * malformed request line): answered as problem+json on the raw socket.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const p =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? { ...problem('payload_too_large', 431, 'the request headers are over 32 KiB'), title: 'Headers too large' }
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? problem('invalid_request', 408, 'the request took too long to arrive')
+        : problem('invalid_request', 400, 'malformed HTTP request');
+  const body = JSON.stringify(p);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

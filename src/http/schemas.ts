@@ -4,12 +4,14 @@ import Type from 'typebox';
 const strict = { additionalProperties: false } as const;
 export const PoolName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 export const IssuerName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
-export const Subject = Type.String({ minLength: 1, maxLength: 1024 });
+// Any text but NUL, which PostgreSQL cannot store.
+export const Subject = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\u0000]+$' });
 export const Instance = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' });
 export const NodeNumber = Type.Integer({ minimum: 0, maximum: 2 ** 30 });
 export const NatsUserKey = Type.String({ pattern: '^U[A-Z2-7]{55}$', description: 'a NATS user public key' });
-export const Reason = Type.String({ maxLength: 1024 });
-const LeaseId = Type.String({ minLength: 1, maxLength: 128 });
+export const Reason = Type.String({ maxLength: 1024, pattern: '^[^\\u0000]*$' });
+// Not a UUID pattern: an unknown id of any shape is a 404, as the contract says.
+const LeaseId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]+$' });
 
 export const AcquireBody = Type.Object(
   {
@@ -29,10 +31,7 @@ export const LineageQuery = Type.Object({ pool: Type.Optional(PoolName) }, stric
 
 export const PoolQuery = Type.Object({ pool: Type.Optional(PoolName) }, strict);
 export const MappingParams = Type.Object({ pool: PoolName, node: NodeNumber }, strict);
-export const MappingBody = Type.Object(
-  { issuer: IssuerName, subject: Subject, note: Type.Optional(Type.String({ maxLength: 1024 })) },
-  strict,
-);
+export const MappingBody = Type.Object({ issuer: IssuerName, subject: Subject, note: Type.Optional(Reason) }, strict);
 
 export const LeasesQuery = Type.Object(
   {
@@ -50,7 +49,7 @@ export const PrincipalRevokeBody = Type.Object(
 );
 export const AuditQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   strict,

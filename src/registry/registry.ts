@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LeaseConfig, PoolConfig } from '../config/types.js';
-import { Forbidden, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
+import { Forbidden, InvalidRequest, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
 import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
 import { allocate, samePrincipal } from './allocation.js';
 import { Pins } from './pins.js';
@@ -41,7 +41,7 @@ export interface RegistryDeps {
   pools: PoolConfig[];
   lease: Pick<LeaseConfig, 'ttlMs' | 'maxClockSkewMs' | 'maxPerPrincipal'>;
   /** Called after the transaction that ended these leases committed, with their end recorded. */
-  onEnded?: (ended: Lease[]) => void;
+  onEnded?: (ended: Lease[]) => void | Promise<void>;
 }
 
 export interface PoolOccupancy {
@@ -87,6 +87,10 @@ export class Registry {
     const ended: Lease[] = [];
     const grant = await this.deps.store.transaction(async (tx) => {
       const now = tx.now();
+      if (req.natsPublicKey !== undefined && (await tx.natsKeyUsed(req.natsPublicKey))) {
+        // Revoking that lease's user would cut this one off too.
+        throw new InvalidRequest('natsPublicKey: already used by a lease; send a fresh key for each lease');
+      }
       let view = await tx.poolView(pool.name);
       const expired = view.active.filter((l) => l.expiresAt <= now);
       if (expired.length > 0) {
@@ -147,7 +151,7 @@ export class Registry {
       });
       return { lease, now, ...(superseded ? { superseded } : {}) };
     });
-    this.reportEnded(ended);
+    void this.reportEnded(ended);
     return grant;
   }
 
@@ -173,7 +177,7 @@ export class Registry {
           return r;
         });
     } finally {
-      this.reportEnded(ended);
+      void this.reportEnded(ended);
     }
   }
 
@@ -187,7 +191,7 @@ export class Registry {
       const actor: Actor = reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal };
       return this.end(tx, lease, reason, actor, {});
     });
-    if (ended) this.reportEnded([ended]);
+    if (ended) void this.reportEnded([ended]);
   }
 
   /** An admin ends one lease now; the ended lease is returned. */
@@ -201,7 +205,7 @@ export class Registry {
       const ended = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
       return { lease: ended, changed: true };
     });
-    if (result.changed) this.reportEnded([result.lease]);
+    if (result.changed) await this.reportEnded([result.lease]);
     return result.lease;
   }
 
@@ -228,7 +232,7 @@ export class Registry {
       });
       return out;
     });
-    this.reportEnded(ended);
+    await this.reportEnded(ended);
     return ended.length;
   }
 
@@ -247,7 +251,7 @@ export class Registry {
       }
       return out;
     });
-    this.reportEnded(ended);
+    void this.reportEnded(ended);
     return ended.length;
   }
 
@@ -317,7 +321,12 @@ export class Registry {
     return { ...lease, endedAt, endReason: reason };
   }
 
-  private reportEnded(ended: Lease[]): void {
-    if (ended.length > 0) this.deps.onEnded?.(ended);
+  /** Resolves when the listener is done (an admin's revocation waits for NATS to drop the user). */
+  private async reportEnded(ended: Lease[]): Promise<void> {
+    try {
+      if (ended.length > 0) await this.deps.onEnded?.(ended);
+    } catch {
+      // The ends are committed whatever the listener does; it reports its own failures.
+    }
   }
 }

@@ -48,6 +48,8 @@ export interface StoreTx {
   now(): number;
   poolView(pool: string): Promise<PoolView>;
   getLease(id: string): Promise<Lease | undefined>;
+  /** Whether any lease, ended or not, was granted with this NATS user key. */
+  natsKeyUsed(publicKey: string): Promise<boolean>;
   /** Unended leases of a principal, in all pools. */
   activeLeasesOf(principal: Principal): Promise<Lease[]>;
   /** Inserts a granted lease and bumps its node's generation to `lease.generation`. */

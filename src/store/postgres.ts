@@ -144,6 +144,8 @@ export class PostgresStore implements Store {
         };
       },
       getLease: async (id) => this.leaseById(c, id),
+      natsKeyUsed: async (key) =>
+        (await rows(c, 'SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1', [key])).length > 0,
       activeLeasesOf: async (p: Principal) =>
         (
           await rows<LeaseRow>(c, 'SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL', [

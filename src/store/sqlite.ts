@@ -128,6 +128,7 @@ export class SqliteStore implements Store {
       endedEarly: db.prepare<[number], LeaseRow>(
         "SELECT * FROM leases WHERE ended_at >= ? AND end_reason <> 'expired' ORDER BY ended_at",
       ),
+      natsKeyUsed: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM leases WHERE nats_public_key = ?'),
       natsLoad: db.prepare<[], { version: number; data: string }>('SELECT version, data FROM nats_state WHERE id = 1'),
       natsInsert: db.prepare<[number, string]>('INSERT OR IGNORE INTO nats_state (id, version, data) VALUES (1, ?, ?)'),
       natsUpdate: db.prepare<[number, string, number]>(
@@ -189,6 +190,7 @@ export class SqliteStore implements Store {
         });
       },
       getLease: async (id) => Promise.resolve(this.leaseById(id)),
+      natsKeyUsed: async (key) => Promise.resolve(q.natsKeyUsed.get(key)!.n > 0),
       activeLeasesOf: async (p: Principal) => Promise.resolve(q.activeOf.all(p.issuer, p.subject).map(leaseFromRow)),
       insertLease: async (l: Lease) => {
         q.insertLease.run(leaseToRow(l));

@@ -65,7 +65,25 @@ describe('the registry with an oidc-provider issuer', () => {
       assert.equal(r.body.code, code, name);
     }
     const big = await call(reg.url, 'POST', '/v1/leases', 'x'.repeat(15 * 1024 + 512), {});
-    assert.ok([401, 413].includes(big.status), `oversized token: ${big.status}`);
+    assert.equal(big.status, 401, 'a token just under 16 KiB is parsed, and refused');
+    const huge = await call(reg.url, 'POST', '/v1/leases', 'x'.repeat(20 * 1024), {});
+    assert.equal(huge.status, 413, 'a token over 16 KiB is refused unparsed');
+    assert.equal(huge.body.code, 'payload_too_large');
+    const giant = await call(reg.url, 'POST', '/v1/leases', 'x'.repeat(40 * 1024), {});
+    assert.equal(giant.status, 431);
+    assert.equal(giant.headers.get('content-type'), 'application/problem+json');
+    for (const route of ['/v1/leases/%00/renew', '/v1/leases/%E0%A4%A/renew', `/v1/leases/${'x'.repeat(300)}/renew`]) {
+      const r = await call(reg.url, 'POST', route, token, {});
+      assert.ok(r.status === 400 || r.status === 404, `${route}: ${r.status}`);
+      assert.match(r.headers.get('content-type') ?? '', /problem\+json/, route);
+    }
+    const nul = await call(reg.url, 'PUT', '/v1/admin/mappings/default/5', ADMIN_TOKEN, {
+      issuer: 'dev',
+      subject: 'a\u0000b',
+    });
+    assert.equal(nul.status, 400);
+    const farAfter = await call(reg.url, 'GET', '/v1/admin/audit?after=9223372036854775808', ADMIN_TOKEN);
+    assert.equal(farAfter.status, 400);
     const lineage = await call(reg.url, 'GET', '/v1/lineage/99999999999999999999?pool=default', token);
     assert.equal(lineage.status, 400, JSON.stringify(lineage.body));
     const badAudit = await call(reg.url, 'GET', '/v1/admin/audit?limit=abc', ADMIN_TOKEN);

@@ -26,7 +26,9 @@ export function fixture(pools: PoolConfig[], lease: Partial<LeaseConfig> = {}) {
     store,
     pools,
     lease: { ttlMs: 30_000, maxClockSkewMs: 1000, maxPerPrincipal: 3, ...lease },
-    onEnded: (ls) => ended.push(...ls),
+    onEnded: (ls) => {
+      ended.push(...ls);
+    },
   });
   return { clock, store, registry, ended };
 }

@@ -89,6 +89,23 @@ describe('registry: grants', () => {
   });
 });
 
+describe('registry: NATS user keys', () => {
+  it('refuses a NATS user key any lease already had: revoking one must not cut off another', async () => {
+    const { registry } = fixture([pool('default')]);
+    const key = 'U' + 'A'.repeat(55);
+    const a = await registry.acquire({ principal: p('a'), policy: dynamic, pool: 'default', natsPublicKey: key });
+    await assert.rejects(
+      registry.acquire({ principal: p('b'), policy: dynamic, pool: 'default', natsPublicKey: key }),
+      InvalidRequest,
+    );
+    await registry.release(a.lease.id, p('a'));
+    await assert.rejects(
+      registry.acquire({ principal: p('a'), policy: dynamic, pool: 'default', natsPublicKey: key }),
+      InvalidRequest,
+    );
+  });
+});
+
 describe('registry: the floor', () => {
   it('puts a released node’s floor at the release instant plus skew, and bumps its generation', async () => {
     const { registry, clock } = fixture([pool('solo', '5-5')]);

@@ -26,6 +26,9 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
       CREATE UNIQUE INDEX leases_generation ON leases (pool, node, generation);
       CREATE INDEX leases_principal ON leases (issuer, subject) WHERE ended_at IS NULL;
       CREATE INDEX leases_unended_expiry ON leases (expires_at) WHERE ended_at IS NULL;
+      -- One NATS user per lease: revoking one lease's user can never cut off another's.
+      CREATE UNIQUE INDEX leases_nats_user ON leases (nats_public_key) WHERE nats_public_key IS NOT NULL;
+      CREATE INDEX leases_ended_at ON leases (ended_at) WHERE ended_at IS NOT NULL;
 
       CREATE TABLE nodes (
         pool         TEXT NOT NULL,
