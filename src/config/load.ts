@@ -57,6 +57,11 @@ function keyPath(instancePath: string): string {
 function schemaProblem(raw: unknown): string | undefined {
   const errors = [...Value.Errors(ConfigSchema, raw)];
   if (errors.length === 0) return undefined;
+  // In a union, each branch's complaint about keys is noise when the kind itself matches none.
+  const store = (raw as { store?: { kind?: unknown } } | null)?.store;
+  if (store && typeof store === 'object' && store.kind !== 'sqlite' && store.kind !== 'postgres') {
+    return `store.kind: must be sqlite or postgres, not ${JSON.stringify(store.kind)}`;
+  }
   const unknown = errors.find((e) => e.keyword === 'additionalProperties');
   if (unknown) {
     const names = (unknown.params as { additionalProperties?: string[] }).additionalProperties ?? [];
@@ -97,10 +102,17 @@ function resolvePool(p: ConfigFile['pools'][number], i: number, nowMs: number): 
   const problem = layoutProblem(layout);
   if (problem) throw new ConfigError(`${key}.layout: ${problem}`);
   const epochMs = Date.parse(p.epoch);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(p.epoch) || Number.isNaN(epochMs)) {
-    throw new ConfigError(`${key}.epoch: "${p.epoch}" is not an RFC 3339 time`);
+  // The offset is required: a local-time epoch would differ between replicas in other time zones.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(p.epoch) || Number.isNaN(epochMs)) {
+    throw new ConfigError(`${key}.epoch: "${p.epoch}" is not an RFC 3339 time with Z or an offset`);
   }
   if (epochMs > nowMs) throw new ConfigError(`${key}.epoch: ${p.epoch} is in the future`);
+  const runsOut = epochMs + 2 ** layout.timestampBits;
+  if (runsOut <= nowMs) {
+    throw new ConfigError(
+      `${key}.layout.timestampBits: ran out on ${new Date(runsOut).toISOString()}; no ID can be minted`,
+    );
+  }
   let nodes;
   try {
     nodes = parseNodeRanges(p.nodes ?? `0-${nodeCount(layout) - 1}`, layout);
@@ -121,6 +133,9 @@ function resolveIssuer(f: IssuerFile, i: number, poolNames: Set<string>): Issuer
   checkUrl(issuer, `${key}.issuer`);
   if (f.jwksUri) checkUrl(f.jwksUri, `${key}.jwksUri`);
   if (!f.audience) throw new ConfigError(`${key}.audience: required (the audience snowgate's tokens carry)`);
+  for (const claim of Object.keys(f.claims ?? {})) {
+    if (claim === '' || claim === '/') throw new ConfigError(`${key}.claims: a claim name cannot be empty`);
+  }
   for (const p of f.pools ?? []) {
     if (!poolNames.has(p)) throw new ConfigError(`${key}.pools: no pool named "${p}"`);
   }
@@ -172,6 +187,8 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   const ttlMs = duration(f.lease?.ttl, '10m', 'lease.ttl');
   const maxClockSkewMs = duration(f.lease?.maxClockSkew, '2s', 'lease.maxClockSkew');
   if (ttlMs < 1000) throw new ConfigError('lease.ttl: must be at least 1s');
+  // A lease is renewed at half its life; a week is long for a Snowflake node and keeps timers sane.
+  if (ttlMs > 7 * 86_400_000) throw new ConfigError('lease.ttl: must be at most 7d');
   // A client fences itself maxClockSkew before expiry, so a shorter lease could never mint.
   if (ttlMs <= maxClockSkewMs) throw new ConfigError('lease.ttl: must be longer than lease.maxClockSkew');
 
@@ -183,6 +200,9 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   };
   if (admin.bootstrapToken !== undefined && admin.bootstrapToken.length < 16) {
     throw new ConfigError('admin.bootstrapToken: must be at least 16 characters');
+  }
+  if (admin.bootstrapToken !== undefined && /\s/.test(admin.bootstrapToken)) {
+    throw new ConfigError('admin.bootstrapToken: must not contain whitespace (a bearer token cannot)');
   }
   if (admin.issuer && !issuers.some((x) => x.name === admin.issuer)) {
     throw new ConfigError(`admin.issuer: no issuer named "${admin.issuer}"`);

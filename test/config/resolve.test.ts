@@ -262,3 +262,49 @@ describe('config: admin', () => {
     assert.equal(c.admin.issuer, 'corp');
   });
 });
+
+describe('config: values that could never work', () => {
+  const pool = (over: Record<string, unknown>) => ({
+    ...base(),
+    pools: [
+      {
+        name: 'p',
+        epoch: '2024-01-01T00:00:00Z',
+        layout: { timestampBits: 41, nodeBits: 10, sequenceBits: 12 },
+        ...over,
+      },
+    ],
+  });
+
+  it('refuses an epoch without Z or an offset: local time differs between replicas', () => {
+    refused(pool({ epoch: '2024-01-01T00:00:00' }), [/pools\[0\]\.epoch/, /offset/]);
+    assert.equal(
+      resolve(pool({ epoch: '2024-01-01T01:00:00+01:00' })).pools[0]!.epochMs,
+      Date.parse('2024-01-01T00:00:00Z'),
+    );
+  });
+
+  it('refuses a pool whose time bits already ran out', () => {
+    refused(pool({ layout: { timestampBits: 30, nodeBits: 10, sequenceBits: 12 } }), [
+      /pools\[0\]\.layout\.timestampBits: ran out on 2024-01-13/,
+    ]);
+  });
+
+  it('names store.kind for a store of an unknown kind', () => {
+    refused({ ...base(), store: { kind: 'mysql', url: 'mysql://x' } }, [/^store\.kind: must be sqlite or postgres/]);
+  });
+
+  it('refuses a lease over a week, a bootstrap token with whitespace, an empty claim name', () => {
+    refused({ ...base(), lease: { ttl: '8d' } }, [/lease\.ttl: must be at most 7d/]);
+    refused({ ...base(), admin: { bootstrapToken: 'a long token with spaces' } }, [
+      /admin\.bootstrapToken: .*whitespace/,
+    ]);
+    refused(
+      {
+        ...base(),
+        issuers: [{ name: 'corp', issuer: 'https://idp.example.com', audience: ['a'], claims: { '': 'x' } }],
+      },
+      [/issuers\[0\]\.claims: a claim name cannot be empty/],
+    );
+  });
+});
