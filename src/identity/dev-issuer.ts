@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Configuration } from 'oidc-provider';
 import { loadSigningKeys } from './dev-issuer-keys.js';
 import { memoryStorage } from './dev-issuer-storage.js';
-import { isLoopbackUrl } from './discovery.js';
+import { isLoopbackHost } from './loopback.js';
 import { loadOidcProvider, type OidcProvider } from './oidc-provider-module.js';
 
 /** The audience every dev token carries: what a snowgate issuer config lists under `audience`. */
@@ -49,7 +49,7 @@ export interface DevIssuer {
 export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer> {
   const host = opts.host ?? '127.0.0.1';
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  if (!isLoopbackUrl(new URL(`http://${urlHost}`))) {
+  if (!isLoopbackHost(host)) {
     throw new Error(`the dev issuer speaks plain http, so it listens on loopback only, not ${host}`);
   }
   const [oidc, jwks] = await Promise.all([loadOidcProvider(), loadSigningKeys(opts.jwksFile)]);

@@ -1,10 +1,5 @@
 import { allowInsecureRequests, discovery } from 'openid-client';
-
-/** Loopback hosts, where plain http is allowed for development and tests (CONTRACT §3). */
-export function isLoopbackUrl(url: URL): boolean {
-  const host = url.hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+import { isLoopbackHost } from './loopback.js';
 
 /**
  * Finds an issuer's JWKS through OpenID Connect discovery. openid-client checks that the
@@ -12,7 +7,7 @@ export function isLoopbackUrl(url: URL): boolean {
  */
 export async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<URL> {
   const server = new URL(issuer);
-  const insecureOk = server.protocol === 'http:' && isLoopbackUrl(server);
+  const insecureOk = server.protocol === 'http:' && isLoopbackHost(server.hostname);
   const config = await discovery(server, 'snowgate', undefined, undefined, {
     timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     ...(insecureOk ? { execute: [allowInsecureRequests] } : {}),
@@ -21,7 +16,8 @@ export async function discoverJwksUri(issuer: string, timeoutMs: number): Promis
   if (!advertised) throw new Error(`${issuer} publishes no jwks_uri`);
   const jwksUri = new URL(advertised);
   // An https issuer must not send us to fetch its keys over plain http.
-  const ok = jwksUri.protocol === 'https:' || (insecureOk && jwksUri.protocol === 'http:' && isLoopbackUrl(jwksUri));
+  const ok =
+    jwksUri.protocol === 'https:' || (insecureOk && jwksUri.protocol === 'http:' && isLoopbackHost(jwksUri.hostname));
   if (!ok) throw new Error(`${issuer} publishes an insecure jwks_uri`);
   return jwksUri;
 }

@@ -29,11 +29,17 @@ export interface IssuerKeysOptions {
  * configuration or from OIDC discovery, looked up on the first token rather than at startup so
  * an issuer that is down never keeps the registry from starting; a failed lookup is retried by
  * a later token, at most once per cooldown so a token flood does not become a discovery flood.
+ *
+ * A failed JWKS fetch is held to the same cooldown: jose records only successful fetches, so
+ * without this every token during an outage would start a fetch of its own and wait out the
+ * timeout before falling back to the stale keys (CONTRACT §4: at most one refetch per issuer
+ * per cooldown).
  */
 export class IssuerKeys {
   #remote: RemoteKeys | undefined;
   #discovering: Promise<RemoteKeys> | undefined;
-  #failedAt = Number.NEGATIVE_INFINITY;
+  #discoveryFailedAt = Number.NEGATIVE_INFINITY;
+  #fetchFailedAt = Number.NEGATIVE_INFINITY;
   /** jose records each successful fetch here (jwks, uat). */
   readonly #fetched: JWKSCacheInput = {};
   #stale: { uat: number; keys: LocalKeys } | undefined;
@@ -48,17 +54,32 @@ export class IssuerKeys {
 
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
     const remote = this.#remote ?? (await this.#discover());
+    if (this.#coolingDown(this.#fetchFailedAt)) {
+      // Do not even ask jose: it would fetch again whenever its set is aged or lacks the kid.
+      return this.#fallback(header, token, new Error('JWKS fetch failed recently'));
+    }
     try {
       return await remote(header, token);
     } catch (e) {
       if (isAboutTheToken(e)) throw e;
-      // The refetch of an aged JWKS failed. Leases are renewed with tokens, so an issuer outage
-      // must not stop every renewal: the keys last seen stay good for a while.
-      const stale = this.#staleKeys();
-      if (stale) return stale(header, token);
-      throw unavailable(this.issuer, e);
+      this.#fetchFailedAt = Date.now();
+      return this.#fallback(header, token, e);
     }
   };
+
+  /**
+   * Leases are renewed with tokens, so an issuer outage must not stop every renewal: the keys
+   * last seen stay good for a while. Without any, fail at once rather than wait on the issuer.
+   */
+  #fallback(header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1], cause: unknown) {
+    const stale = this.#staleKeys();
+    if (stale) return stale(header, token);
+    throw unavailable(this.issuer, cause);
+  }
+
+  #coolingDown(failedAt: number): boolean {
+    return Date.now() - failedAt < this.opts.cooldownMs;
+  }
 
   #remoteKeys(url: URL): RemoteKeys {
     return createRemoteJWKSet(url, {
@@ -78,13 +99,13 @@ export class IssuerKeys {
 
   #discover(): Promise<RemoteKeys> {
     if (this.#discovering) return this.#discovering;
-    if (Date.now() - this.#failedAt < this.opts.cooldownMs) {
+    if (this.#coolingDown(this.#discoveryFailedAt)) {
       return Promise.reject(unavailable(this.issuer, new Error('discovery failed recently')));
     }
     const pending = discoverJwksUri(this.issuer, this.opts.timeoutMs).then(
       (url) => (this.#remote = this.#remoteKeys(url)),
       (e: unknown) => {
-        this.#failedAt = Date.now();
+        this.#discoveryFailedAt = Date.now();
         throw unavailable(this.issuer, e);
       },
     );

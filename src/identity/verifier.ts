@@ -73,11 +73,24 @@ export class TokenVerifier {
       throw toInvalidToken(e);
     }
     const subject = claimAt(claims, trusted.config.subjectClaim);
-    if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH) {
-      throw new InvalidToken('token subject missing or invalid', 'bad_subject');
-    }
+    if (!isStorableSubject(subject)) throw new InvalidToken('token subject missing or invalid', 'bad_subject');
     return { issuer: trusted.config, subject, claims };
   }
+}
+
+/**
+ * The subject becomes the principal, stored as PostgreSQL text and compared there: it cannot
+ * hold U+0000 (the insert would fail as a 500), and a lone surrogate would be stored as U+FFFD,
+ * so two different subjects would become one principal.
+ */
+function isStorableSubject(subject: unknown): subject is string {
+  return (
+    typeof subject === 'string' &&
+    subject.length > 0 &&
+    subject.length <= MAX_SUBJECT_LENGTH &&
+    !subject.includes('\0') &&
+    !/\p{Surrogate}/u.test(subject)
+  );
 }
 
 /** Only to pick the issuer's keys and policy; nothing else trusts it before the signature is checked. */

@@ -40,6 +40,8 @@ export interface TestIssuer {
   stats: { jwks: number; discovery: number };
   /** Answer discovery with 500 while set. */
   failDiscovery: boolean;
+  /** While set, the JWKS endpoint answers 500, or never answers at all. */
+  failJwks: false | 'error' | 'hang';
   /** Discovery names this issuer instead of the real one. */
   discoveryIssuer?: string;
   publish(kid: string, kp: KeyPair, alg?: string): Promise<void>;
@@ -66,6 +68,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     }
     if (path === '/jwks') {
       t.stats.jwks++;
+      if (t.failJwks === 'error') return void res.writeHead(500).end();
+      if (t.failJwks === 'hang') return; // close() ends the connection
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: published }));
     }
     res.writeHead(404).end();
@@ -78,6 +82,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     jwksUri: `${issuer}/jwks`,
     stats: { jwks: 0, discovery: 0 },
     failDiscovery: false,
+    failJwks: false,
     async publish(kid, kp, alg = 'RS256') {
       signing.set(kid, kp);
       published.push({ ...(await exportJWK(kp.publicKey)), kid, alg, use: 'sig' });

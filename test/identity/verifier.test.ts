@@ -84,6 +84,10 @@ describe('TokenVerifier', () => {
       'no subject': [await corp.mint({ sub: null }), 'bad_subject'],
       'an empty subject': [await corp.mint({ sub: '' }), 'bad_subject'],
       'a subject over 1024 characters': [await corp.mint({ sub: 's'.repeat(1025) }), 'bad_subject'],
+      // PostgreSQL text cannot hold NUL: the principal's insert would fail as a 500.
+      'a subject holding U+0000': [await corp.mint({ sub: 'svc-a\u0000admin' }), 'bad_subject'],
+      // Stored as U+FFFD, so two such subjects would be one principal.
+      'a subject holding a lone surrogate': [await corp.mint({ sub: 'svc-\ud800' }), 'bad_subject'],
     };
     for (const [name, [token, reason]] of Object.entries(cases)) {
       const e = await rejection(verifier.verify(token));
@@ -96,6 +100,10 @@ describe('TokenVerifier', () => {
 
   it('accepts a subject of exactly 1024 characters', async () => {
     assert.equal((await verifier.verify(await corp.mint({ sub: 's'.repeat(1024) }))).subject.length, 1024);
+  });
+
+  it('accepts a subject outside the BMP, whose surrogates come in pairs', async () => {
+    assert.equal((await verifier.verify(await corp.mint({ sub: 'svc-\u{1F600}' }))).subject, 'svc-\u{1F600}');
   });
 
   it('allows clock skew up to the tolerance, and no more', async () => {
@@ -124,6 +132,8 @@ describe('TokenVerifier', () => {
       assert.equal((await v.verify(await idp.mint({ claims }))).subject, 'api');
       const notString = { 'kubernetes.io': { serviceaccount: { name: 7 } } };
       assert.equal((await rejection(v.verify(await idp.mint({ claims: notString })))).reason, 'bad_subject');
+      const withNul = { 'kubernetes.io': { serviceaccount: { name: 'api\u0000' } } };
+      assert.equal((await rejection(v.verify(await idp.mint({ claims: withNul })))).reason, 'bad_subject');
     } finally {
       await idp.close();
     }
@@ -152,6 +162,21 @@ describe('TokenVerifier', () => {
     );
   });
 });
+
+/** n good tokens (subjects s0, s1, ...) and n signed by a stranger under made-up kids. */
+async function burstOf(idp: TestIssuer, n: number): Promise<{ valid: string[]; unknown: string[] }> {
+  const rogue = await newRsa();
+  const ids = Array.from({ length: n }, (_, i) => i);
+  return {
+    valid: await Promise.all(ids.map((i) => idp.mint({ sub: `s${i}` }))),
+    unknown: await Promise.all(ids.map((i) => idp.mint({ kid: `made-up-${i}`, key: rogue.privateKey }))),
+  };
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof InvalidToken) return e.reason;
+  throw e;
+}
 
 describe('TokenVerifier key fetching', () => {
   it('refetches the JWKS for unknown kids at most once per cooldown', async () => {
@@ -274,6 +299,104 @@ describe('TokenVerifier key fetching', () => {
     await sleep(200);
     assert.equal((await v.verify(later)).subject, 'during-outage');
     assert.equal((await rejection(v.verify(unknown))).reason, 'unknown_kid');
+  });
+
+  it('refetches a failing JWKS at most once per cooldown, serving the stale keys, and recovers', async () => {
+    const idp = await startTestIssuer();
+    try {
+      const cooldownMs = 1500;
+      const v = new TokenVerifier([issuerConfig('corp', idp)], {
+        clockToleranceMs: 0,
+        jwksCooldownMs: cooldownMs,
+        jwksMaxAgeMs: 100,
+      });
+      const { valid, unknown } = await burstOf(idp, 20);
+      await v.verify(await idp.mint());
+      assert.equal(idp.stats.jwks, 1);
+      idp.failJwks = 'error';
+      await sleep(200); // the set is aged: the next token asks for a fresh one
+      const outageAt = Date.now();
+      for (const token of valid) assert.match((await v.verify(token)).subject, /^s\d+$/);
+      for (const token of unknown) assert.equal((await rejection(v.verify(token))).reason, 'unknown_kid');
+      const together = await Promise.all([...valid, ...unknown].map((t) => v.verify(t).then(() => 'ok', reasonOf)));
+      assert.deepEqual(new Set(together), new Set(['ok', 'unknown_kid']));
+      // Only meaningful if this machine got here inside the cooldown, which it does unless starved.
+      if (Date.now() - outageAt < cooldownMs) assert.equal(idp.stats.jwks, 2, 'one failed refetch for 80 tokens');
+      assert.equal(idp.stats.discovery, 1);
+
+      // Back up, with a key rotated in during the outage: seen on the first token after the cooldown.
+      const rotated = await newRsa();
+      await idp.publish('rsa-2', rotated);
+      idp.failJwks = false;
+      await sleep(cooldownMs + 100);
+      const fetches = idp.stats.jwks;
+      assert.equal((await v.verify(await idp.mint({ kid: 'rsa-2' }))).subject, 'svc-a');
+      assert.equal(idp.stats.jwks, fetches + 1);
+    } finally {
+      await idp.close();
+    }
+  });
+
+  it('does not wait on a hanging JWKS for every token once one fetch has timed out', async () => {
+    const idp = await startTestIssuer();
+    try {
+      const timeoutMs = 300;
+      const v = new TokenVerifier([issuerConfig('corp', idp, { jwksUri: idp.jwksUri })], {
+        clockToleranceMs: 0,
+        jwksCooldownMs: 30_000,
+        jwksMaxAgeMs: 100,
+        jwksTimeoutMs: timeoutMs,
+      });
+      const { valid, unknown } = await burstOf(idp, 20);
+      await v.verify(await idp.mint());
+      idp.failJwks = 'hang';
+      await sleep(200);
+      const start = Date.now();
+      for (const token of valid) assert.match((await v.verify(token)).subject, /^s\d+$/);
+      for (const token of unknown) assert.equal((await rejection(v.verify(token))).reason, 'unknown_kid');
+      // One timeout, not forty (12 s).
+      assert.ok(Date.now() - start < 10 * timeoutMs, `took ${Date.now() - start} ms`);
+      assert.equal(idp.stats.jwks, 2);
+    } finally {
+      await idp.close();
+    }
+  });
+
+  it('fails fast while neither discovery nor the JWKS has ever answered, once per cooldown each', async () => {
+    const idp = await startTestIssuer();
+    try {
+      const cooldownMs = 1000;
+      const v = new TokenVerifier([issuerConfig('corp', idp)], { clockToleranceMs: 0, jwksCooldownMs: cooldownMs });
+      const { valid, unknown } = await burstOf(idp, 20);
+      const burst = async (): Promise<void> => {
+        const start = Date.now();
+        for (const token of [...valid, ...unknown]) {
+          assert.equal((await rejection(v.verify(token))).reason, 'jwks_unavailable');
+        }
+        const together = await Promise.all([...valid, ...unknown].map((t) => v.verify(t).then(() => 'ok', reasonOf)));
+        assert.deepEqual(new Set(together), new Set(['jwks_unavailable']));
+        assert.ok(Date.now() - start < cooldownMs, 'the burst outlasted the cooldown: this machine is starved');
+      };
+
+      idp.failDiscovery = true;
+      idp.failJwks = 'error';
+      await burst();
+      assert.deepEqual(idp.stats, { discovery: 1, jwks: 0 });
+
+      // Discovery is back, the JWKS is not: one discovery, then one JWKS fetch, per cooldown.
+      idp.failDiscovery = false;
+      await sleep(cooldownMs + 100);
+      await burst();
+      assert.deepEqual(idp.stats, { discovery: 2, jwks: 1 });
+
+      idp.failJwks = false;
+      await sleep(cooldownMs + 100);
+      assert.equal((await v.verify(valid[0]!)).subject, 's0');
+      assert.equal((await rejection(v.verify(unknown[0]!))).reason, 'unknown_kid');
+      assert.deepEqual(idp.stats, { discovery: 2, jwks: 2 });
+    } finally {
+      await idp.close();
+    }
   });
 
   it('reports a JWKS answering 404 as jwks_unavailable', async () => {
