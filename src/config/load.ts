@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { PRESETS } from '../identity/presets.js';
+import { isLoopbackHost } from '../identity/loopback.js';
+import { multiTenantPresetOf, PRESETS } from '../identity/presets.js';
 import { validateTemplate } from '../nats/permissions.js';
 import { DEFAULT_LAYOUT, layoutProblem, parseNodeRanges, nodeCount } from '../snowflake/layout.js';
 import { parseDuration } from './duration.js';
@@ -80,10 +81,6 @@ function duration(value: string | undefined, fallback: string, key: string): num
   return ms;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 function checkUrl(url: string, key: string): void {
   let u: URL;
   try {
@@ -92,7 +89,7 @@ function checkUrl(url: string, key: string): void {
     throw new ConfigError(`${key}: "${url}" is not a URL`);
   }
   if (u.protocol === 'https:') return;
-  if (u.protocol === 'http:' && isLoopback(u.hostname)) return;
+  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return;
   throw new ConfigError(`${key}: must be https:// (http:// only for loopback addresses)`);
 }
 
@@ -133,6 +130,12 @@ function resolveIssuer(f: IssuerFile, i: number, poolNames: Set<string>): Issuer
   checkUrl(issuer, `${key}.issuer`);
   if (f.jwksUri) checkUrl(f.jwksUri, `${key}.jwksUri`);
   if (!f.audience) throw new ConfigError(`${key}.audience: required (the audience snowgate's tokens carry)`);
+  // Anyone can get a token from a public issuer (any repository's workflow, any Google account):
+  // without bound claims every one of them would be a principal.
+  const publicIssuer = multiTenantPresetOf(issuer);
+  if (publicIssuer !== undefined && Object.keys(f.claims ?? {}).length === 0) {
+    throw new ConfigError(`${key}.claims: required for ${publicIssuer}, a public issuer anyone can get tokens from`);
+  }
   for (const claim of Object.keys(f.claims ?? {})) {
     if (claim === '' || claim === '/') throw new ConfigError(`${key}.claims: a claim name cannot be empty`);
   }

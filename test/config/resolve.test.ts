@@ -62,7 +62,8 @@ describe('config: defaults', () => {
 
 describe('config: presets', () => {
   it('a preset fills issuer, algorithms and subject claim', () => {
-    const c = resolve({ ...base(), issuers: [{ name: 'gha', preset: 'github-actions', audience: ['snowgate'] }] });
+    const gha = { name: 'gha', preset: 'github-actions', audience: ['snowgate'], claims: { repository_owner: 'acme' } };
+    const c = resolve({ ...base(), issuers: [gha] });
     assert.equal(c.issuers[0]?.issuer, 'https://token.actions.githubusercontent.com');
     assert.deepEqual(c.issuers[0]?.algorithms, ['RS256']);
     assert.equal(c.issuers[0]?.subjectClaim, 'sub');
@@ -85,6 +86,14 @@ describe('config: presets', () => {
     assert.equal(c.issuers[0]?.issuer, 'https://ghes.example.com/_services/token');
     assert.deepEqual(c.issuers[0]?.algorithms, ['ES256']);
     assert.equal(c.issuers[0]?.subjectClaim, 'repository');
+  });
+
+  it('refuses a public issuer without bound claims: anyone could get its tokens', () => {
+    refused({ ...base(), issuers: [{ name: 'gha', preset: 'github-actions', audience: ['snowgate'] }] }, [
+      /issuers\[0\]\.claims: required for github-actions/,
+    ]);
+    const byUrl = { name: 'g', issuer: 'https://accounts.google.com/', audience: ['snowgate'] };
+    refused({ ...base(), issuers: [byUrl] }, [/issuers\[0\]\.claims: required for google/]);
   });
 
   it('a per-cluster preset still needs the issuer URL', () => {
