@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { fmtCreds } from '@nats-io/jwt';
-import { fromSeed } from '@nats-io/nkeys';
-
-/** A NATS `.creds` file's text: the user JWT and the seed that proves the user key. */
-export function credsText(jwt: string, seed: string): string {
-  return new TextDecoder().decode(fmtCreds(jwt, fromSeed(new TextEncoder().encode(seed))));
-}
 
 /**
  * Replaces `file` so a reader (nats.js watching the creds, nats-server's tooling) only ever sees

@@ -48,7 +48,10 @@ export function registerDecode(program: Command): void {
     .addOption(
       new Option('--registry <url>', 'read the layout from this registry').argParser(parseBaseUrl).conflicts(offline),
     )
-    .option('--pool <name>', 'the pool the ID belongs to (with --registry)', 'default')
+    // Refused with --epoch rather than ignored: a pool name there would look like it chose the layout.
+    .addOption(
+      new Option('--pool <name>', 'the pool the ID belongs to (with --registry)').default('default').conflicts(offline),
+    )
     .addOption(new Option('--token <token>', 'bearer token for --registry').conflicts('tokenFile'))
     .option('--token-file <file>', 'file holding the bearer token for --registry')
     .addOption(new Option('--epoch <time>', 'the pool epoch, RFC 3339').argParser(parseInstant))

@@ -4,7 +4,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UsageError } from './exit.js';
-import { need } from './need.js';
 
 export interface DevNats {
   dir: string;
@@ -58,7 +57,7 @@ export async function startDevNats(dataDir: string, natsPort = 0): Promise<DevNa
   const dir = path.join(dataDir, 'nats');
   const conf = path.join(dir, 'nats-server.conf');
   if (!existsSync(conf)) {
-    const init = await need('NATS set-up (src/nats/init.ts)', () => import('../nats/init.js'));
+    const init = await import('../nats/init.js');
     await init.initNats(dir).catch((e: unknown) => {
       // Half a set-up (keys but no server config): the operator must decide what to keep.
       throw e instanceof init.InitRefused

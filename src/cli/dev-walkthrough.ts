@@ -46,7 +46,9 @@ export function walkthrough(i: WalkthroughInput): string {
     '',
     '# 3. an admin token (groups: [snowgate-admins]) and what it sees:',
     `ADMIN=$(${tokenCurl(i.tokenEndpoint, 'dev-admin', i.secrets.admin)})`,
-    `npx snowgate admin --registry ${reg} --token "$ADMIN" leases`,
+    // A file rather than --token, which would show the token to anyone running ps.
+    'echo "$ADMIN" > admin-token',
+    `npx snowgate admin --registry ${reg} --token-file admin-token leases`,
     `curl -s ${reg}/v1/admin/audit -H "authorization: Bearer $ADMIN"`,
     '',
     ...(i.nats

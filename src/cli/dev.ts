@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import type { DevNats } from './dev-nats.js';
 import { devSecrets } from './dev-secrets.js';
 import { walkthrough } from './dev-walkthrough.js';
-import { need } from './need.js';
 import { parsePort } from './options.js';
 import { shutdownSignal, untilAborted } from './signals.js';
 
@@ -36,7 +35,7 @@ export function registerDev(program: Command): void {
       // Undone in reverse order on the way out, whether start-up finished or not.
       const cleanup: (() => Promise<void>)[] = [];
       try {
-        const { startDevIssuer } = await need('the dev issuer', () => import('../identity/dev-issuer.js'));
+        const { startDevIssuer } = await import('../identity/dev-issuer.js');
         const issuer = await startDevIssuer({
           port: f.issuerPort,
           jwksFile: path.join(dataDir, 'dev-issuer-jwks.json'),
@@ -60,7 +59,7 @@ export function registerDev(program: Command): void {
           port: f.port,
           ...(nats ? { nats: { dir: nats.dir, url: nats.url } } : {}),
         });
-        const { startServer } = await need('the registry (src/main.ts)', () => import('../main.js'));
+        const { startServer } = await import('../main.js');
         const server = await startServer(config);
         cleanup.push(() => server.close());
 

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from './exit.js';
-import { need } from './need.js';
 import { shellQuote } from './options.js';
 
 export function registerInit(program: Command): void {
@@ -10,7 +9,7 @@ export function registerInit(program: Command): void {
     .description('create NATS operator, accounts and signing key, and a nats-server.conf for them')
     .requiredOption('--out <dir>', 'folder for the key material and nats-server.conf (nats.dir in the config)')
     .action(async (flags: { out: string }) => {
-      const nats = await need('NATS set-up (src/nats/init.ts)', () => import('../nats/init.js'));
+      const nats = await import('../nats/init.js');
       const out = path.resolve(flags.out);
       let files: string[];
       try {

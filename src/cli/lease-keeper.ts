@@ -4,8 +4,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createUser } from '@nats-io/nkeys';
-import { credsText, writeFileAtomic } from './creds-file.js';
-import { checkLeaseResponse, type LeaseResponse } from './lease-response.js';
+import { formatCreds } from '../nats/user-jwt.js';
+import { fenceDeadline } from '../snowflake/generator.js';
+import { writeFileAtomic } from './creds-file.js';
+import { checkLeaseResponse, leaseIdOf, type LeaseResponse } from './lease-response.js';
 import { call, HttpProblem } from './registry-client.js';
 import { sleep } from './signals.js';
 import type { TokenSource } from './token-source.js';
@@ -31,9 +33,15 @@ interface Held {
   /** The NATS user seed, kept across renewals (they return only a fresh JWT). */
   seed?: string;
   renewAt: number;
-  /** Past this the lease may be over at the registry: no point renewing, acquire anew. */
+  /** The fence: past this the lease may be over at the registry, so no point renewing; acquire anew. */
   expireAt: number;
 }
+
+/**
+ * A failure that waiting cannot fix (the creds file cannot be written, the registry answers in a
+ * shape this client does not know): neither renewing nor acquiring anew retries it.
+ */
+class Fatal extends Error {}
 
 type Ending = { kind: 'stopped'; held: Held } | { kind: 'lost'; why: string };
 
@@ -43,23 +51,73 @@ const RELEASE_TIMEOUT_MS = 10_000;
 const MIN_RENEW_GAP_MS = 100;
 
 /**
- * Deadlines count from when the request was sent, on the monotonic clock, using the registry's own
- * `now` as the reference: neither this machine's wall clock nor a pause can stretch the lease.
+ * Deadlines on the monotonic clock, counted from when the request was sent against the registry's
+ * own `now` (checkLeaseResponse insists on it): the same fence a generator would hold (§4).
  */
 function schedule(body: LeaseResponse, sentAt: number): Pick<Held, 'renewAt' | 'expireAt'> {
-  const regNow = Date.parse(body.now);
-  const ref = Number.isNaN(regNow) ? Date.now() : regNow;
-  const skew = Number.isFinite(body.maxClockSkewMs) ? body.maxClockSkewMs : 0;
+  const registryNowMs = Date.parse(body.now);
   return {
-    renewAt: sentAt + (Date.parse(body.lease.renewAfter) - ref),
-    expireAt: sentAt + (Date.parse(body.lease.expiresAt) - ref) - skew,
+    // No skew taken off: renewAfter is when to start trying, well before the fence.
+    renewAt: sentAt + (Date.parse(body.lease.renewAfter) - registryNowMs),
+    expireAt: fenceDeadline({
+      sentAtMonotonic: sentAt,
+      expiresAtMs: Date.parse(body.lease.expiresAt),
+      registryNowMs,
+      maxClockSkewMs: body.maxClockSkewMs,
+    }),
   };
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Gives a lease back. Says how it went; throws only when the registry could not be told. */
+async function release(o: KeeperOptions, id: string): Promise<string> {
+  try {
+    await call(o.registry, 'DELETE', `/v1/leases/${encodeURIComponent(id)}`, {
+      token: await o.token(),
+      timeoutMs: RELEASE_TIMEOUT_MS,
+    });
+    return `released lease ${id}`;
+  } catch (e) {
+    if (e instanceof HttpProblem && (e.status === 404 || e.status === 410)) return `lease ${id} had already ended`;
+    throw new Error(`releasing lease ${id} failed: ${describe(e)}`);
+  }
+}
+
+/**
+ * Fails for good, giving the lease back first (best effort): a lease this process cannot use
+ * would otherwise hold its node until it expires, and re-acquiring would leak one lease per try.
+ */
+async function abandon(o: KeeperOptions, id: string, why: string): Promise<never> {
+  const outcome = await release(o, id).catch(describe);
+  throw new Fatal(`${why}; ${outcome}`);
+}
+
+/** The answer of a lease call, checked; an unusable one is released if it names a lease. */
+async function leaseAnswer(o: KeeperOptions, raw: unknown): Promise<LeaseResponse> {
+  try {
+    return checkLeaseResponse(raw);
+  } catch (e) {
+    const id = leaseIdOf(raw);
+    if (id) return abandon(o, id, describe(e));
+    throw new Fatal(describe(e));
+  }
 }
 
 async function writeCreds(o: KeeperOptions, body: LeaseResponse, seed: string | undefined): Promise<void> {
   if (!o.credsFile) return;
-  if (body.nats?.creds) return writeFileAtomic(o.credsFile, body.nats.creds);
-  if (body.nats?.jwt && seed) return writeFileAtomic(o.credsFile, credsText(body.nats.jwt, seed));
+  let text: string | undefined;
+  if (body.nats?.creds) text = body.nats.creds;
+  else if (body.nats?.jwt && seed) text = formatCreds(body.nats.jwt, seed);
+  if (text === undefined) return;
+  try {
+    await writeFileAtomic(o.credsFile, text);
+  } catch (e) {
+    // The workload reads its NATS identity from this file: without it the lease is of no use.
+    await abandon(o, body.lease.id, `--creds-file ${o.credsFile}: ${describe(e)}`);
+  }
 }
 
 async function acquire(o: KeeperOptions): Promise<Held> {
@@ -68,7 +126,8 @@ async function acquire(o: KeeperOptions): Promise<Held> {
   const request = { ...o.request, ...(user ? { natsPublicKey: user.getPublicKey() } : {}) };
   const sentAt = performance.now();
   // Not aborted by shutdown: a grant in flight must land so that it can be released.
-  const body = checkLeaseResponse(
+  const body = await leaseAnswer(
+    o,
     await call(o.registry, 'POST', '/v1/leases', { token: await o.token(), body: request }),
   );
   const seed = body.nats?.seed ?? (user ? new TextDecoder().decode(user.getSeed()) : undefined);
@@ -81,15 +140,12 @@ async function acquire(o: KeeperOptions): Promise<Held> {
 async function renew(o: KeeperOptions, held: Held): Promise<Held> {
   const id = encodeURIComponent(held.body.lease.id);
   const sentAt = performance.now();
-  const body = checkLeaseResponse(
+  const body = await leaseAnswer(
+    o,
     await call(o.registry, 'POST', `/v1/leases/${id}/renew`, { token: await o.token(), body: {} }),
   );
   await writeCreds(o, body, held.seed);
   return { body, ...(held.seed ? { seed: held.seed } : {}), ...schedule(body, sentAt) };
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Renews until shutdown or until the lease is lost (gone at the registry, or expired unrenewed). */
@@ -106,6 +162,7 @@ async function renewWhileHeld(o: KeeperOptions, first: Held): Promise<Ending> {
         o.log(`renewed lease ${held.body.lease.id} until ${held.body.lease.expiresAt}`);
         break;
       } catch (e) {
+        if (e instanceof Fatal) throw e;
         if (e instanceof HttpProblem && (e.status === 410 || e.status === 404)) {
           if (/supersed/i.test(e.detail ?? '')) {
             // Someone with our principal and instance took over. Taking it back would start
@@ -127,6 +184,7 @@ async function renewWhileHeld(o: KeeperOptions, first: Held): Promise<Ending> {
 
 /** Failures worth waiting out: the network, an expired token about to be replaced, busy or full pools. */
 function retryable(e: unknown): boolean {
+  if (e instanceof Fatal) return false;
   if (!(e instanceof HttpProblem)) return true;
   return [401, 408, 409, 429].includes(e.status) || e.status >= 500;
 }
@@ -147,30 +205,13 @@ async function reacquire(o: KeeperOptions): Promise<Held | undefined> {
   }
 }
 
-async function release(o: KeeperOptions, held: Held): Promise<void> {
-  const id = held.body.lease.id;
-  try {
-    await call(o.registry, 'DELETE', `/v1/leases/${encodeURIComponent(id)}`, {
-      token: await o.token(),
-      timeoutMs: RELEASE_TIMEOUT_MS,
-    });
-    o.log(`released lease ${id}`);
-  } catch (e) {
-    if (e instanceof HttpProblem && (e.status === 404 || e.status === 410)) {
-      o.log(`lease ${id} had already ended`);
-      return;
-    }
-    throw new Error(`releasing lease ${id} failed: ${describe(e)}`);
-  }
-}
-
 /** Runs until shutdown (resolves after releasing) or a failure that waiting cannot fix (rejects). */
 export async function keepLease(o: KeeperOptions): Promise<void> {
   let held = await acquire(o);
   if (o.once) return;
   for (;;) {
     const end = await renewWhileHeld(o, held);
-    if (end.kind === 'stopped') return release(o, end.held);
+    if (end.kind === 'stopped') return o.log(await release(o, end.held.body.lease.id));
     o.log(`lease ${held.body.lease.id} lost: ${end.why}; acquiring anew`);
     const next = await reacquire(o);
     if (!next) return;

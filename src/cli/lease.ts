@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { UsageError } from './exit.js';
@@ -56,11 +56,15 @@ export function registerLease(program: Command): void {
           : undefined;
       if (!token) throw new UsageError('--token-file or --token-cmd is required');
       if (flags.credsFile) {
-        // Found out now, not after a lease is granted and would be left dangling.
+        // Found out now, not after a lease is granted and has to be given back.
         const dir = path.dirname(path.resolve(flags.credsFile));
         await access(dir, constants.W_OK).catch(() => {
           throw new UsageError(`--creds-file: cannot write in ${dir}`);
         });
+        // The file is replaced by rename, which cannot put a file where a folder is.
+        if ((await stat(flags.credsFile).catch(() => undefined))?.isDirectory()) {
+          throw new UsageError(`--creds-file: ${flags.credsFile} is a directory; give a file path`);
+        }
       }
       // Loaded here: the NATS key libraries are not needed to print help or decode an ID.
       const { keepLease } = await import('./lease-keeper.js');

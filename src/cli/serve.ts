@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { asUsageError, UsageError } from './exit.js';
-import { need } from './need.js';
 import { shutdownSignal, untilAborted } from './signals.js';
 
 const DEFAULT_CONFIG = 'config/snowgate.yaml';
@@ -27,8 +26,9 @@ export function registerServe(program: Command): void {
       }
       // Listening before the server starts, so a SIGTERM during start-up still means "stop cleanly".
       const stop = shutdownSignal();
-      const { startServer } = await need('the registry (src/main.ts)', () => import('../main.js'));
-      // Some settings can only be refused once their adapter is chosen (an unsupported store kind).
+      const { startServer } = await import('../main.js');
+      // startServer checks what the schema cannot (nats.dir's key files readable, say) and throws
+      // ConfigError naming the key: a configuration error, so exit 2 like one the loader found.
       const server = await startServer(config).catch((e: unknown) => {
         throw asUsageError(e, ConfigError);
       });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { problem, startFakeRegistry, type FakeRegistry, type Seen } from './fake-registry.js';
-import { run } from './helpers.js';
+import { run, tempDir } from './helpers.js';
 
 describe('snowgate admin', () => {
   let reg: FakeRegistry;
@@ -57,6 +59,31 @@ describe('snowgate admin', () => {
     const missing = await run(['admin', 'keys'], { env: { SNOWGATE_REGISTRY: reg.url, SNOWGATE_TOKEN: undefined } });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--token/);
+  });
+
+  it('reads the token from --token-file, which wins over SNOWGATE_TOKEN', async (t) => {
+    const file = path.join(tempDir(t), 'admin-token');
+    writeFileSync(file, 'admin-tok\n');
+    const r = await run(['admin', '--registry', reg.url, '--token-file', file, 'keys'], {
+      env: { SNOWGATE_TOKEN: 'stale-tok' },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(last().path, '/v1/admin/keys');
+    assert.equal(last().auth, 'Bearer admin-tok');
+    const after = await run(['admin', 'audit', '--registry', reg.url, '--token-file', file]);
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(last().auth, 'Bearer admin-tok');
+  });
+
+  it('refuses --token with --token-file (2), and fails (1) on an unreadable token file', async (t) => {
+    const both = await admin('--token-file', 'f', 'keys');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--token-file/);
+    const before = reg.seen.length;
+    const missing = await run(['admin', '--registry', reg.url, '--token-file', path.join(tempDir(t), 'none'), 'keys']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--token-file/);
+    assert.equal(reg.seen.length, before, 'no request made');
   });
 
   it('maps each action to its route', async () => {

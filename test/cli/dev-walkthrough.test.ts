@@ -29,6 +29,14 @@ describe('the walk-through snowgate dev prints', () => {
     assert.match(out, /^# 4\. .*demo\.creds.*"Connect a NATS client with the lease's credentials"$/m);
   });
 
+  it('passes the admin token in a file, not on the command line where ps shows it', () => {
+    const out = walkthrough(base);
+    const admin = line(out, /snowgate admin/);
+    assert.match(admin, / --token-file admin-token /);
+    assert.doesNotMatch(admin, / --token /);
+    assert.match(out, /^echo "\$ADMIN" > admin-token$/m);
+  });
+
   it('without NATS: no creds file, which the keeper could not write, and no NATS step', () => {
     const out = walkthrough(base);
     assert.doesNotMatch(line(out, /snowgate lease/), /--creds-file/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fromSeed } from '@nats-io/nkeys';
@@ -81,6 +81,81 @@ describe('snowgate lease', () => {
     assert.equal((await run([...base, '--token-file', 'f'])).code, 2);
     assert.equal((await run(['lease', '--registry', reg.url, '--once'])).code, 2);
     assert.equal((await run([...base, '--creds-file', '/nonexistent/dir/x.creds'])).code, 2);
+  });
+
+  it('refuses a --creds-file that is a directory with exit 2, before asking for a lease', async (t) => {
+    const dir = tempDir(t);
+    const before = reg.seen.length;
+    const r = await run(['lease', '--registry', reg.url, '--token-cmd', 'echo dir', '--creds-file', dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--creds-file/);
+    assert.equal(reg.seen.length, before, 'no request made');
+  });
+
+  it('releases the grant and exits 1 when the creds file cannot be written after it', async (t) => {
+    const dir = tempDir(t);
+    const credsFile = path.join(dir, 'nats.creds');
+    reg.on((r) => {
+      if (r.auth !== 'Bearer cw-grant') return undefined;
+      if (r.method === 'POST' && r.path === '/v1/leases') {
+        // The path turns into a folder between the start-up check and the write.
+        mkdirSync(credsFile);
+        return { status: 201, body: leaseBody({ id: 'cw-1', renewMs: 50, ttlMs: 5000, jwt: 'jwt-0' }) };
+      }
+      if (r.method === 'DELETE') return { status: 204 };
+      return undefined;
+    });
+    const r = await run(['lease', '--registry', reg.url, '--token-cmd', 'echo cw-grant', '--creds-file', credsFile]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '', 'an unusable lease is not printed');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /--creds-file .*nats\.creds.*released lease cw-1/);
+    assert.ok(reg.seen.some((s) => s.method === 'DELETE' && s.path === '/v1/leases/cw-1'));
+    assert.deepEqual(readdirSync(dir), ['nats.creds'], 'no temporary files left behind');
+  });
+
+  it('releases and exits 1, without acquiring anew, when a renewal cannot write the creds file', async (t) => {
+    const dir = tempDir(t);
+    const credsFile = path.join(dir, 'nats.creds');
+    let grants = 0;
+    reg.on((r) => {
+      if (r.auth !== 'Bearer cw-renew') return undefined;
+      if (r.method === 'POST' && r.path === '/v1/leases') {
+        return { status: 201, body: leaseBody({ id: `cwr-${++grants}`, renewMs: 50, ttlMs: 5000, jwt: 'jwt-0' }) };
+      }
+      if (r.method === 'POST' && r.path === '/v1/leases/cwr-1/renew') {
+        rmSync(credsFile);
+        mkdirSync(credsFile);
+        return { status: 200, body: leaseBody({ id: 'cwr-1', renewMs: 50, ttlMs: 5000, jwt: 'jwt-1' }) };
+      }
+      if (r.method === 'DELETE') return { status: 204 };
+      return undefined;
+    });
+    const p = start(['lease', '--registry', reg.url, '--token-cmd', 'echo cw-renew', '--creds-file', credsFile]);
+    t.after(() => p.child.kill('SIGKILL'));
+    assert.equal(await p.exit, 1, p.stderr());
+    assert.equal(grants, 1);
+    assert.match(p.stderr(), /snowgate: --creds-file .*released lease cwr-1\n$/);
+    assert.ok(reg.seen.some((s) => s.method === 'DELETE' && s.path === '/v1/leases/cwr-1'));
+  });
+
+  it("refuses, and releases, a grant without the registry's now (no local clock stands in)", async (t) => {
+    reg.on((r) => {
+      if (r.auth !== 'Bearer no-now') return undefined;
+      if (r.method === 'POST' && r.path === '/v1/leases') {
+        const body = leaseBody({ id: 'nonow-1', renewMs: 50, ttlMs: 5000 });
+        delete body.now;
+        return { status: 201, body };
+      }
+      if (r.method === 'DELETE') return { status: 204 };
+      return undefined;
+    });
+    const p = start(['lease', '--registry', reg.url, '--token-cmd', 'echo no-now']);
+    t.after(() => p.child.kill('SIGKILL'));
+    assert.equal(await p.exit, 1);
+    assert.match(p.stderr(), /now/);
+    assert.match(p.stderr(), /released lease nonow-1/);
+    assert.equal(reg.seen.filter((s) => s.auth === 'Bearer no-now' && s.path === '/v1/leases').length, 1);
   });
 
   it('renews at renewAfter with a fresh token, rewrites the creds file atomically, releases on SIGTERM', async (t) => {

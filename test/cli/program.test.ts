@@ -65,6 +65,13 @@ describe('snowgate decode', () => {
     assert.equal(out.sequence, 4095);
   });
 
+  it('refuses --pool with --epoch (exit 2) rather than ignoring it: the layout then comes from the flags', async () => {
+    const r = await run(['decode', '1', '--epoch', epoch, '--pool', 'small']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--pool/);
+    assert.equal(r.stdout, '');
+  });
+
   it('refuses a bad layout, a bad epoch or a bad ID with exit 2 naming it', async () => {
     const layout = await run(['decode', '1', '--epoch', epoch, '--layout', '42/12/12']);
     assert.equal(layout.code, 2);
