@@ -32,6 +32,9 @@ export interface ServerOptions {
   clock?: Clock;
 }
 
+/** How long start-up waits for the NATS servers to hold the account. */
+const FIRST_PUSH_WAIT_MS = 5_000;
+
 /** How often the NATS revocations are checked against the store's ended leases. */
 const REVOCATION_CATCH_UP_MS = 30_000;
 
@@ -71,6 +74,9 @@ async function startNats(config: NatsConfig, lease: Config['lease'], store: Stor
     },
   });
   await authority.start();
+  // Start ready when NATS is: the first push usually takes milliseconds. A server that is down
+  // only delays the start; /readyz says so and the push goes on in the background.
+  await authority.synced(FIRST_PUSH_WAIT_MS).catch((err: unknown) => log.warn({ err }, 'NATS not reachable yet'));
   // A crash (or a failed save) between ending a lease and saving its revocation would leave its
   // JWT valid until exp: the store's ended leases are the truth, so catch up from them now and
   // every little while. Only missing revocations are added; an unchanged state is not pushed.
