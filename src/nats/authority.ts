@@ -5,24 +5,33 @@
  * State (keys, revocations) lives behind NatsStateStore with compare-and-set, so replicas
  * agree (state-keeper.ts); each change is saved first, then pushed in order (publisher.ts).
  *
+ * A rotation has two steps, as with nsc: the new key is added `pending` (listed in the account
+ * JWT, signing nothing), and only once the servers accepted an account JWT listing it does it
+ * become `active` (the old one `retiring`). Signing with it any earlier would hand out credentials
+ * the servers refuse (Authorization Violation) for as long as the push takes: NATS down, another
+ * replica slow to push, a refused push. No replica ever signs with a pending key.
+ *
  * Key retirement is the subtle part: a retiring key stays in the account until every JWT it
  * signed has expired. This process knows its own signatures exactly (lastExpiresAt, merged
  * into the state on every save); it cannot know about signatures another replica made before
- * it noticed a rotation, nor ones it made itself before a crash. Hence: a JWT never lives
- * longer than `maxJwtTtlMs` (issue() refuses), a rotation keeps the old key at least
+ * it noticed a promotion, nor ones it made itself before a crash. Hence: a JWT never lives
+ * longer than `maxJwtTtlMs` (issue() caps `exp`), a promotion keeps the old key at least
  * `syncGraceMs` (replicas notice within a tick), replicas extend `retireAt` when they save a
  * later expiry, and a (re)started process assumes every key may have signed up to
  * now + maxJwtTtlMs.
  */
+import type { Account } from '@nats-io/jwt';
 import { systemClock, type Clock } from '../clock.js';
+import { Unavailable } from '../errors.js';
 import { buildAccountJwt, pruneRevocations } from './account.js';
+import { readClaims } from './jwt-encode.js';
 import type { NatsKeys } from './keys.js';
 import { decodePublicKey, generateNkey } from './nkey.js';
-import { AccountPublisher, type PublisherStatus } from './publisher.js';
+import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } from './publisher.js';
 import { createSigner, type NativeSigner } from './signer.js';
-import { activeKey, StateKeeper } from './state-keeper.js';
+import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
 import type { NatsState, NatsStateStore, SigningKeyState } from './state.js';
-import { formatCreds, issueUserJwt, newUserCreds } from './user-jwt.js';
+import { issueUserJwt } from './user-jwt.js';
 
 export interface NatsAuthorityOptions {
   keys: NatsKeys;
@@ -43,32 +52,50 @@ export interface NatsAuthorityOptions {
   requestTimeoutMs?: number;
   retryDelayMs?: number;
   onError?: (err: Error) => void;
-  /** Called after tick() rotated the signing key on schedule (for the audit log). */
-  onRotated?: (keys: Keys) => void;
+  /**
+   * Called once tick() saved a rotation due by the schedule (for the audit log). The new key is
+   * pending then: it signs once the servers accepted it.
+   */
+  onRotated?: (rotation: Rotation) => void;
 }
 
 export interface IssueRequest {
-  /** The client's own public nkey; without it a key pair is made and its seed returned. */
-  userPublicKey?: string;
+  /** The lease's user public nkey: the client's own, or one LeaseCredentials.newUser() made. */
+  userPublicKey: string;
   name: string;
+  /** The lease's end, by the store's clock. */
   expiresAtMs: number;
   pub: string[];
   sub: string[];
   tags: string[];
 }
 
-export interface IssuedCredentials {
+/** A signed user JWT (the HTTP layer's IssuedCredentials adds the seed and creds). */
+export interface SignedUserJwt {
   jwt: string;
-  publicKey: string;
-  /** The JWT's `exp`, in ms: the lease's end rounded down to the second. */
+  /** The JWT's `exp`, in ms: the lease's end rounded down to the second, or sooner (see issue()). */
   expiresAtMs: number;
-  seed?: string;
-  creds?: string;
 }
 
+/** CONTRACT §4's `GET /v1/admin/keys`: the keys that sign or signed; a pending key is not shown. */
 export interface Keys {
   keys: { publicKey: string; state: 'active' | 'retiring'; createdAt: string; retireAt?: string }[];
 }
+
+/** A rotation as saved: `publicKey` is pending and signs once the servers accepted it. */
+export interface Rotation {
+  /** The new signing key. */
+  publicKey: string;
+  createdAt: string;
+  /** The key that signs until then, and retires after. */
+  replaces: string;
+}
+
+/**
+ * The NATS servers did not accept an account update in time (HTTP 503): the change is saved and
+ * is still pushed, and takes effect, once they are back.
+ */
+export class NatsUnavailable extends Unavailable {}
 
 export class NatsAuthority {
   readonly #o: NatsAuthorityOptions & Required<Pick<NatsAuthorityOptions, 'syncGraceMs' | 'pushTimeoutMs' | 'clock'>>;
@@ -81,6 +108,11 @@ export class NatsAuthority {
   readonly #lastExpires = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #closed = false;
+  /** The background wait for the servers to accept a pending key, then its promotion. */
+  #promoting: Promise<unknown> | undefined;
+  /** The signing keys listed in the account JWT the servers last accepted from us. */
+  #known: { jwt: string; keys: Set<string> } | undefined;
 
   constructor(options: NatsAuthorityOptions) {
     this.#o = { syncGraceMs: 30_000, pushTimeoutMs: 10_000, clock: systemClock, ...options };
@@ -118,10 +150,14 @@ export class NatsAuthority {
       };
     });
     const horizon = this.#o.clock.now() + this.#o.maxJwtTtlMs;
-    // Signatures made before a restart are forgotten; none outlives the horizon.
-    for (const k of this.#keeper.state.signingKeys) this.#noteExpiry(k.publicKey, horizon);
+    // Signatures made before a restart are forgotten; none outlives the horizon. (Pending keys never signed.)
+    for (const k of this.#keeper.state.signingKeys) {
+      if (k.state !== 'pending') this.#noteExpiry(k.publicKey, horizon);
+    }
     this.#publisher.start();
     this.#pushInBackground();
+    // A rotation saved before a restart, or by a replica that stopped: finish it.
+    this.#promoteWhenKnown();
     const every = this.#o.tickIntervalMs ?? 10_000;
     if (every > 0) {
       this.#timer = setInterval(() => {
@@ -131,48 +167,54 @@ export class NatsAuthority {
     }
   }
 
-  /** Resolves once the servers hold the account JWT of the current state. */
+  /**
+   * Resolves once the servers hold the account JWT of the current state; NatsUnavailable when
+   * they did not accept it within `timeoutMs` (it stays queued).
+   */
   async synced(timeoutMs = this.#o.pushTimeoutMs): Promise<void> {
-    await this.#publisher.publish(this.#current(), timeoutMs);
+    try {
+      await this.#publisher.publish(this.#current(), timeoutMs);
+    } catch (e) {
+      if (e instanceof PushTimeout) {
+        throw new NatsUnavailable(`${e.message}; it is saved and will be pushed once they are back`, { cause: e });
+      }
+      throw e;
+    }
   }
 
-  /** Signs user credentials with the active key. Synchronous: safe inside a store transaction. */
-  issue(req: IssueRequest): IssuedCredentials {
-    const s = this.#keeper.state;
+  /**
+   * Signs a user JWT with the active key. Synchronous: safe inside a store transaction.
+   *
+   * `exp` is the lease's end, capped at now + maxJwtTtlMs by this process's clock: the lease's end
+   * comes from the store's clock (PostgreSQL's, for every replica), which may run ahead of ours,
+   * and key retirement counts on no JWT outliving that horizon. A capped JWT ends a little before
+   * its lease; the client renews before then anyway.
+   */
+  issue(req: IssueRequest): SignedUserJwt {
     const now = this.#o.clock.now();
-    if (req.expiresAtMs > now + this.#o.maxJwtTtlMs) {
-      throw new RangeError(`a NATS user JWT may live at most ${this.#o.maxJwtTtlMs} ms`);
-    }
-    const active = activeKey(s);
-    const user = req.userPublicKey ? { publicKey: req.userPublicKey, seed: undefined } : newUserCreds();
-    const revokedAt = s.revocations[user.publicKey];
+    const active = activeKey(this.#keeper.state);
+    const until = Math.min(req.expiresAtMs, now + this.#o.maxJwtTtlMs);
     const jwt = issueUserJwt({
       account: this.#o.keys.account.publicKey,
       signingKey: this.#signer(active),
-      userPublicKey: user.publicKey,
+      userPublicKey: req.userPublicKey,
       name: req.name,
-      expiresAtMs: req.expiresAtMs,
+      expiresAtMs: until,
       pub: req.pub,
       sub: req.sub,
       tags: req.tags,
       nowMs: now,
-      // A key revoked this second (a superseded lease) would revoke its new JWT too.
-      ...(revokedAt !== undefined ? { minIatSeconds: revokedAt + 1 } : {}),
     });
-    const expiresAtMs = Math.floor(req.expiresAtMs / 1000) * 1000;
+    const expiresAtMs = Math.floor(until / 1000) * 1000;
     this.#noteExpiry(active.publicKey, expiresAtMs);
-    const out: IssuedCredentials = { jwt, publicKey: user.publicKey, expiresAtMs };
-    if (user.seed !== undefined) {
-      out.seed = user.seed;
-      out.creds = formatCreds(jwt, user.seed);
-    }
-    return out;
+    return { jwt, expiresAtMs };
   }
 
   /**
-   * Revokes every JWT issued so far to these users; resolves once the servers accepted it.
-   * `onlyMissing` leaves users already revoked alone (catching up after a restart must not move a
-   * revocation past the JWT of a later lease that reuses the key).
+   * Revokes every JWT issued so far to these users; resolves once the servers accepted it
+   * (NatsUnavailable after `pushTimeoutMs`: the revocation is saved and pushed later).
+   * `onlyMissing` leaves users already revoked alone: catching up after a restart then changes
+   * nothing (no new account JWT to push) when every revocation was saved.
    */
   async revoke(userPublicKeys: string[], opts: { onlyMissing?: boolean } = {}): Promise<void> {
     if (userPublicKeys.length === 0) return;
@@ -187,44 +229,73 @@ export class NatsAuthority {
     await this.synced();
   }
 
-  /** Makes a new signing key active; the old one retires once its JWTs have expired. */
-  async rotate(): Promise<Keys> {
-    await this.#keeper.mutate((s, now) => this.#rotateIn(s, now));
+  /**
+   * Adds a new signing key (pending; a rotation already pending is taken over instead), pushes
+   * it, and once the servers accepted it makes it the active key; the old one retires once its
+   * JWTs have expired. `onSaved` runs as soon as the rotation is saved, before the wait (for the
+   * audit log: the rotation happens even if the wait fails). Rejects with NatsUnavailable when the
+   * servers did not accept it within `pushTimeoutMs`: the old key signs on, and the new one is
+   * promoted in the background once they do.
+   */
+  async rotate(opts: { onSaved?: (rotation: Rotation) => Promise<void> | void } = {}): Promise<Keys> {
+    const saved: { rotation?: Rotation } = {};
+    await this.#keeper.mutate((s, now) => {
+      saved.rotation = this.#addPending(s, now);
+    });
+    const rotation = saved.rotation;
+    if (!rotation) throw new Error('NATS key rotation: nothing saved');
+    this.#promoteWhenKnown();
+    await opts.onSaved?.(rotation);
     await this.synced();
+    await this.#promote();
+    const key = this.#keeper.state.signingKeys.find((k) => k.publicKey === rotation.publicKey);
+    if (key?.state === 'pending') throw new Error(`NATS signing key ${key.publicKey} was pushed but not promoted`);
     return this.keys();
   }
 
+  /** The active and retiring keys; a pending key (not signing yet) is left out, as CONTRACT §4 shows none. */
   keys(): Keys {
     return {
-      keys: this.#keeper.state.signingKeys.map((k) => ({
-        publicKey: k.publicKey,
-        state: k.state,
-        createdAt: new Date(k.createdAt).toISOString(),
-        ...(k.retireAt !== undefined ? { retireAt: new Date(k.retireAt).toISOString() } : {}),
-      })),
+      keys: this.#keeper.state.signingKeys.flatMap((k) =>
+        k.state === 'pending'
+          ? []
+          : [
+              {
+                publicKey: k.publicKey,
+                state: k.state,
+                createdAt: new Date(k.createdAt).toISOString(),
+                ...(k.retireAt !== undefined ? { retireAt: new Date(k.retireAt).toISOString() } : {}),
+              },
+            ],
+      ),
     };
   }
 
   /**
    * Housekeeping, on a timer: learns other replicas' changes, drops retired keys, prunes
-   * revocations, rotates an old active key, saves expiries, and pushes what changed.
+   * revocations, promotes a pending key the servers hold, starts a rotation when the active key
+   * is old (promoted in the background once pushed), saves expiries, and pushes what changed.
    */
   async tick(): Promise<void> {
     if (this.#ticking) return;
     this.#ticking = true;
     try {
-      let rotated = false;
+      const saved: { rotation?: Rotation } = {};
       await this.#keeper.mutate((s, now) => {
-        s.signingKeys = s.signingKeys.filter((k) => k.state === 'active' || (k.retireAt ?? 0) > now);
+        s.signingKeys = s.signingKeys.filter((k) => k.state !== 'retiring' || (k.retireAt ?? 0) > now);
         s.revocations = pruneRevocations(s.revocations, now, this.#o.maxJwtTtlMs);
-        const rotation = this.#o.signingKeyRotationMs;
+        // Another replica's rotation, or one from before a restart, that the servers now hold.
+        this.#promoteIn(s, now);
+        const every = this.#o.signingKeyRotationMs;
+        const active = activeKey(s);
+        const due = every > 0 && !pendingKey(s) && (active.activatedAt ?? active.createdAt) + every <= now;
         // Reset on every attempt: a compare-and-set conflict re-applies this to fresher state.
-        rotated = rotation > 0 && activeKey(s).createdAt + rotation <= now;
-        if (rotated) this.#rotateIn(s, now);
+        saved.rotation = due ? this.#addPending(s, now) : undefined;
       });
-      if (rotated) this.#o.onRotated?.(this.keys());
+      if (saved.rotation) this.#o.onRotated?.(saved.rotation);
       // Also what another replica saved: the publisher skips what the servers already hold.
       this.#pushInBackground();
+      this.#promoteWhenKnown();
     } finally {
       this.#ticking = false;
     }
@@ -240,16 +311,70 @@ export class NatsAuthority {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
     await this.#publisher.close();
+    await this.#promoting;
   }
 
-  #rotateIn(s: NatsState, now: number): void {
+  /** Adds a pending key to the draft, unless one is pending already; either way, that rotation. */
+  #addPending(s: NatsState, now: number): Rotation {
+    const active = activeKey(s);
+    let next = pendingKey(s);
+    if (!next) {
+      const fresh = generateNkey('account');
+      next = { publicKey: fresh.publicKey, seed: fresh.seed, state: 'pending', createdAt: now };
+      s.signingKeys.push(next);
+    }
+    return { publicKey: next.publicKey, createdAt: new Date(next.createdAt).toISOString(), replaces: active.publicKey };
+  }
+
+  /** In the draft: the pending key becomes active, if the servers accepted an account JWT listing it. */
+  #promoteIn(s: NatsState, now: number): void {
+    const next = pendingKey(s);
+    if (!next || !this.#serversKnow(next.publicKey)) return;
     const old = activeKey(s);
     old.state = 'retiring';
+    // Replicas that have not noticed yet sign on with it for up to syncGraceMs.
     old.retireAt = Math.max(old.lastExpiresAt ?? 0, now + this.#o.syncGraceMs);
-    const fresh = generateNkey('account');
-    s.signingKeys.push({ publicKey: fresh.publicKey, seed: fresh.seed, state: 'active', createdAt: now });
+    next.state = 'active';
+    next.activatedAt = now;
+  }
+
+  async #promote(): Promise<void> {
+    await this.#keeper.mutate((s, now) => this.#promoteIn(s, now));
+  }
+
+  /**
+   * In the background: once the servers accepted the current account JWT (which lists the pending
+   * key), promotes it. One wait at a time; tick() starts another if a key is still pending.
+   */
+  #promoteWhenKnown(): void {
+    if (this.#promoting || this.#closed || !pendingKey(this.#keeper.state)) return;
+    this.#promoting = this.#publisher
+      .publish(this.#current())
+      .then(() => (this.#closed ? undefined : this.#promote()))
+      .catch((e: Error) => {
+        // The publisher reports its own failures (refused pushes included); a close ends the wait.
+        if (!this.#closed && !(e instanceof PushRejected)) this.#o.onError?.(e);
+      })
+      .finally(() => {
+        this.#promoting = undefined;
+      });
+  }
+
+  /**
+   * Whether an account JWT listing this signing key was accepted by the servers. Every later
+   * version lists it too until it retires, so once true it stays true.
+   */
+  #serversKnow(publicKey: string): boolean {
+    const jwt = this.#publisher.acceptedJwt();
+    if (jwt === undefined) return false;
+    if (this.#known?.jwt !== jwt) {
+      const listed = readClaims<Account>(jwt).nats.signing_keys ?? [];
+      this.#known = { jwt, keys: new Set(listed.map((k) => (typeof k === 'string' ? k : k.key))) };
+    }
+    return this.#known.keys.has(publicKey);
   }
 
   /** Queues the current JWT without waiting; the publisher reports its own failures. */

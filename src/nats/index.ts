@@ -2,10 +2,10 @@
 export { initNats, InitRefused } from './init.js';
 export { loadNatsKeys, InvalidNatsKeys, MANIFEST_FILE, SERVER_CONF_FILE, SYSTEM_CREDS_FILE } from './keys.js';
 export type { NatsKeys, NatsKeyManifest, NamedKey } from './keys.js';
-export { NatsAuthority } from './authority.js';
-export type { NatsAuthorityOptions, IssueRequest, IssuedCredentials, Keys } from './authority.js';
+export { NatsAuthority, NatsUnavailable } from './authority.js';
+export type { NatsAuthorityOptions, IssueRequest, SignedUserJwt, Keys, Rotation } from './authority.js';
 export { MemoryNatsStateStore, InvalidNatsState } from './state.js';
-export type { NatsStateStore, NatsState, SigningKeyState } from './state.js';
+export type { NatsStateStore, NatsState, SigningKeyState, SigningKeyStage } from './state.js';
 export { AccountPublisher, PushRejected, PushTimeout, CLAIMS_UPDATE_SUBJECT } from './publisher.js';
 export type { AccountPublisherOptions, PublisherStatus, VersionedJwt } from './publisher.js';
 export {

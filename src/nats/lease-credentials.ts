@@ -5,7 +5,7 @@
 import type { NatsConfig } from '../config/types.js';
 import type { CredentialsPort, IssuedCredentials, SigningKeysJson } from '../http/ports.js';
 import type { Actor, Lease } from '../registry/types.js';
-import type { NatsAuthority } from './authority.js';
+import type { NatsAuthority, Rotation } from './authority.js';
 import { expandPermissions } from './permissions.js';
 import { formatCreds, newUserCreds } from './user-jwt.js';
 
@@ -49,10 +49,12 @@ export class LeaseCredentials implements CredentialsPort {
     return this.authority.keys();
   }
 
-  async rotate(actor: Actor): Promise<SigningKeysJson> {
-    const keys = await this.authority.rotate();
-    await this.record(actor, 'keys.rotated', rotationDetail(keys));
-    return keys;
+  /**
+   * Audited as soon as the rotation is saved: it then happens whatever the servers do, and a
+   * 503 (NatsUnavailable) while they are down must not leave it out of the audit log.
+   */
+  rotate(actor: Actor): Promise<SigningKeysJson> {
+    return this.authority.rotate({ onSaved: (r) => this.record(actor, 'keys.rotated', rotationDetail(r)) });
   }
 }
 
@@ -61,11 +63,7 @@ export function keysToRevoke(ended: Lease[]): string[] {
   return ended.filter((l) => l.endReason !== 'expired' && l.natsPublicKey !== undefined).map((l) => l.natsPublicKey!);
 }
 
-export function rotationDetail(keys: SigningKeysJson): Record<string, unknown> {
-  return {
-    active: keys.keys.find((k) => k.state === 'active')?.publicKey,
-    retiring: keys.keys
-      .filter((k) => k.state === 'retiring')
-      .map((k) => ({ publicKey: k.publicKey, retireAt: k.retireAt })),
-  };
+/** The audit detail of a rotation: the new key signs once the servers hold it, then `replaces` retires. */
+export function rotationDetail(rotation: Rotation): Record<string, unknown> {
+  return { publicKey: rotation.publicKey, replaces: rotation.replaces };
 }

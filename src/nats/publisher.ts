@@ -103,6 +103,11 @@ export class AccountPublisher {
     return this.#connected && this.#lastError === undefined;
   }
 
+  /** The latest account JWT the servers accepted from this publisher (undefined before the first). */
+  acceptedJwt(): string | undefined {
+    return this.#accepted?.jwt;
+  }
+
   status(): PublisherStatus {
     return {
       connected: this.#connected,

@@ -118,6 +118,11 @@ export function activeKey(s: NatsState): SigningKeyState {
   return k;
 }
 
+/** The key a rotation added that does not sign yet, if any. */
+export function pendingKey(s: NatsState): SigningKeyState | undefined {
+  return s.signingKeys.find((x) => x.state === 'pending');
+}
+
 /** What the account JWT says; its `iat` moves only when this does. */
 function accountContent(s: NatsState): string {
   return JSON.stringify([s.signingKeys.map((k) => k.publicKey), Object.entries(s.revocations).sort()]);

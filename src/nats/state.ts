@@ -6,12 +6,21 @@
  * on every replica (its `iat` is part of the state).
  */
 
+/**
+ * A signing key's life: `pending` (listed in the account JWT, signs nothing: the servers may not
+ * know it yet) → `active` (signs; once a pushed account JWT listing it was accepted) →
+ * `retiring` (signs nothing; stays listed until every JWT it signed has expired) → gone.
+ */
+export type SigningKeyStage = 'pending' | 'active' | 'retiring';
+
 export interface SigningKeyState {
   publicKey: string;
   seed: string;
-  state: 'active' | 'retiring';
+  state: SigningKeyStage;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** When it became active (epoch ms); the rotation schedule counts from here. Absent: createdAt. */
+  activatedAt?: number;
   /** Retiring keys: when every JWT the key signed has expired and it leaves the account. */
   retireAt?: number;
   /** The latest `exp` (epoch ms) of a user JWT this key signed, as far as saved. */
@@ -21,7 +30,7 @@ export interface SigningKeyState {
 export interface NatsState {
   /** The application account these keys belong to; guards against a re-initialised `nats.dir`. */
   account: string;
-  /** Exactly one is active. */
+  /** Exactly one is active; at most one is pending. */
   signingKeys: SigningKeyState[];
   /** User public key → unix second; covers that user's JWTs issued at or before it. */
   revocations: Record<string, number>;
@@ -62,6 +71,8 @@ export function serializeState(state: NatsState): string {
   return JSON.stringify(state);
 }
 
+const STAGES: ReadonlySet<string> = new Set<SigningKeyStage>(['pending', 'active', 'retiring']);
+
 export function parseState(data: string): NatsState {
   const s = JSON.parse(data) as Partial<NatsState>;
   const keys = s.signingKeys;
@@ -74,8 +85,14 @@ export function parseState(data: string): NatsState {
   ) {
     throw new InvalidNatsState('NATS state: malformed record');
   }
+  if (keys.some((k) => !STAGES.has(k.state))) {
+    throw new InvalidNatsState('NATS state: a signing key in an unknown state');
+  }
   if (keys.filter((k) => k.state === 'active').length !== 1) {
     throw new InvalidNatsState('NATS state: exactly one signing key must be active');
+  }
+  if (keys.filter((k) => k.state === 'pending').length > 1) {
+    throw new InvalidNatsState('NATS state: at most one signing key may be pending');
   }
   return s as NatsState;
 }

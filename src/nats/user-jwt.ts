@@ -21,11 +21,6 @@ export interface IssueUserJwtOptions {
   tags: string[];
   /** Issue time; Date.now() by default. */
   nowMs?: number;
-  /**
-   * Lower bound for `iat`, in seconds. A revocation covers JWTs issued up to its second, so a
-   * JWT for a key revoked this very second must carry a later `iat` to be usable.
-   */
-  minIatSeconds?: number;
 }
 
 // NATS reads an empty allow list as "everything": an empty list from the templates means nothing.
@@ -43,7 +38,7 @@ export function issueUserJwt(o: IssueUserJwtOptions): string {
     // Signing with the identity key would work but forfeit rotation: the registry never does it.
     throw new InvalidNkey('sign user JWTs with an account signing key, not the account identity key');
   }
-  const iat = Math.max(Math.floor((o.nowMs ?? Date.now()) / 1000), o.minIatSeconds ?? 0);
+  const iat = Math.floor((o.nowMs ?? Date.now()) / 1000);
   const exp = Math.floor(o.expiresAtMs / 1000);
   if (exp <= iat) throw new RangeError(`a user JWT expiring at ${exp} would be dead on issue (iat ${iat})`);
   // Key order as @nats-io/jwt's encodeUser builds it (defaultUser, then issuer_account, type, version).

@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { User } from '@nats-io/jwt';
-import { NatsAuthority, type NatsAuthorityOptions } from '../../src/nats/authority.js';
+import { Unavailable } from '../../src/errors.js';
+import { NatsAuthority, NatsUnavailable, type NatsAuthorityOptions, type Rotation } from '../../src/nats/authority.js';
 import { readClaims } from '../../src/nats/jwt-encode.js';
+import { LeaseCredentials } from '../../src/nats/lease-credentials.js';
 import { generateNkey } from '../../src/nats/nkey.js';
 import { MemoryNatsStateStore, parseState, type NatsStateStore } from '../../src/nats/state.js';
-import { issueUserJwt } from '../../src/nats/user-jwt.js';
-import { connectCreds, connectUser, droppedWithin, sleep, startNats, type TestNats } from './harness.js';
+import { formatCreds, issueUserJwt, newUserCreds } from '../../src/nats/user-jwt.js';
+import { connectCreds, connectUser, droppedWithin, sleep, startNats, waitFor, type TestNats } from './harness.js';
 
 /** Real time, shiftable: the server sees real time, the authority may be sent ahead. */
 class ShiftClock {
@@ -36,8 +38,10 @@ describe('NatsAuthority', () => {
     return s;
   }
 
-  async function authority(over: Partial<NatsAuthorityOptions> = {}): Promise<NatsAuthority> {
-    const store = over.store ?? new MemoryNatsStateStore();
+  /** Started, and (unless `sync: false`: the servers are down) with the servers up to date. */
+  async function authority(over: Partial<NatsAuthorityOptions> & { sync?: boolean } = {}): Promise<NatsAuthority> {
+    const { sync = true, ...opts } = over;
+    const store = opts.store ?? new MemoryNatsStateStore();
     const a = new NatsAuthority({
       keys: nats.keys,
       servers: [nats.url],
@@ -46,20 +50,21 @@ describe('NatsAuthority', () => {
       syncGraceMs: 0,
       tickIntervalMs: 0,
       retryDelayMs: 200,
-      ...over,
+      ...opts,
       store,
     });
     running.push(a);
     storeByAuthority.set(a, store);
     await a.start();
-    await a.synced();
+    if (sync) await a.synced();
     return a;
   }
 
   const lease = (
     node: number,
     ms = 60_000,
-  ): { name: string; expiresAtMs: number; pub: string[]; sub: string[]; tags: string[] } => ({
+  ): { userPublicKey: string; name: string; expiresAtMs: number; pub: string[]; sub: string[]; tags: string[] } => ({
+    userPublicKey: generateNkey('user').publicKey,
     name: 'corp:svc',
     expiresAtMs: Date.now() + ms,
     pub: [`ids.default.${node}.>`],
@@ -67,52 +72,71 @@ describe('NatsAuthority', () => {
     tags: ['pool:default', `node:${node}`],
   });
 
-  it('issues credentials for a client key and with a fresh seed; both connect', async () => {
+  /** Credentials for a fresh user key, as a grant without `natsPublicKey` gets them. */
+  function grant(
+    a: NatsAuthority,
+    node: number,
+    ms = 60_000,
+  ): { jwt: string; expiresAtMs: number; publicKey: string; seed: string; creds: string } {
+    const u = newUserCreds();
+    const signed = a.issue({ ...lease(node, ms), userPublicKey: u.publicKey });
+    return { ...signed, ...u, creds: formatCreds(signed.jwt, u.seed) };
+  }
+
+  const signer = (jwt: string): string => readClaims(jwt).iss;
+  const activeOf = (a: NatsAuthority): string | undefined => a.keys().keys.find((k) => k.state === 'active')?.publicKey;
+
+  it('issues a JWT for the lease’s user key that connects', async () => {
     const a = await authority();
     assert.equal(a.ready(), true);
     const ukp = generateNkey('user');
-    const req = lease(5);
-    const withKey = a.issue({ ...req, userPublicKey: ukp.publicKey });
-    assert.equal(withKey.seed, undefined);
-    assert.equal(withKey.publicKey, ukp.publicKey);
-    const c = readClaims<User>(withKey.jwt);
+    const req = { ...lease(5), userPublicKey: ukp.publicKey };
+    const signed = a.issue(req);
+    const c = readClaims<User>(signed.jwt);
+    assert.equal(c.sub, ukp.publicKey);
     assert.equal(c.exp, Math.floor(req.expiresAtMs / 1000));
-    assert.equal(withKey.expiresAtMs, c.exp * 1000);
+    assert.equal(signed.expiresAtMs, c.exp * 1000);
     assert.equal(c.iss, a.keys().keys[0]?.publicKey);
     assert.equal(c.nats.issuer_account, nats.keys.account.publicKey);
-    (await connectUser(nats.url, withKey.jwt, ukp.seed)).close().catch(() => undefined);
-
-    const fresh = a.issue(req);
-    assert.match(fresh.seed ?? '', /^SU[A-Z2-7]+$/);
-    const nc = await connectCreds(nats.url, fresh.creds ?? '');
+    const nc = await connectUser(nats.url, signed.jwt, ukp.seed);
     await nc.flush();
     await nc.close();
-    assert.throws(() => a.issue(lease(5, 121_000)), RangeError, 'no JWT outlives maxJwtTtlMs');
   });
 
-  it('revokes: the connected user is dropped within 2 s, and a new JWT for the same key still works', async () => {
+  it('caps exp at now + maxJwtTtlMs when the store’s clock runs ahead, and never passes the lease', async () => {
+    const a = await authority({ maxJwtTtlMs: 120_000 });
+    // A 120 s lease whose end comes from a store clock 5 s ahead of this process.
+    const now = Date.now();
+    const ahead = { ...lease(5), expiresAtMs: now + 125_000 };
+    const capped = a.issue(ahead);
+    const exp = readClaims(capped.jwt).exp ?? 0;
+    assert.ok(exp <= Math.floor((now + 120_000 + 50) / 1000), `exp ${exp} is past now + maxJwtTtlMs`);
+    assert.ok(exp >= Math.floor((now + 120_000) / 1000), `exp ${exp} capped too early`);
+    assert.equal(capped.expiresAtMs, exp * 1000);
+    assert.ok(capped.expiresAtMs <= ahead.expiresAtMs);
+    // Within the horizon, exp is the lease's own end, rounded down.
+    const within = { ...lease(5), expiresAtMs: Date.now() + 30_500 };
+    assert.equal(readClaims(a.issue(within).jwt).exp, Math.floor(within.expiresAtMs / 1000));
+  });
+
+  it('revokes: the connected user is dropped within 2 s and cannot reconnect', async () => {
     const a = await authority();
-    const g = a.issue(lease(6));
-    const nc = await connectCreds(nats.url, g.creds ?? '');
+    const g = grant(a, 6);
+    const nc = await connectCreds(nats.url, g.creds);
     await nc.flush();
     await sleep(1100);
     const t0 = Date.now();
     await a.revoke([g.publicKey]);
     assert.equal(await droppedWithin(nc, 2000 - (Date.now() - t0)), 'closed');
-    await assert.rejects(connectCreds(nats.url, g.creds ?? ''));
-    // A superseding lease for the same client key, issued in the revocation's second.
-    const again = a.issue({ ...lease(6), userPublicKey: g.publicKey });
-    const nc2 = await connectUser(nats.url, again.jwt, g.seed ?? '');
-    await nc2.flush();
-    await nc2.close();
+    await assert.rejects(connectCreds(nats.url, g.creds));
     await assert.rejects(a.revoke(['not-a-key']));
   });
 
-  it('rotates: old JWTs keep working until they expire; the retired key is then refused', async () => {
+  it('rotates: once rotate() resolves the new key signs JWTs that connect; old JWTs work until they expire', async () => {
     const a = await authority({ maxJwtTtlMs: 4000 });
-    const old = a.issue(lease(7, 3000));
-    const oldKey = readClaims(old.jwt).iss;
-    const conn = await connectCreds(nats.url, old.creds ?? '');
+    const old = grant(a, 7, 3000);
+    const oldKey = signer(old.jwt);
+    const conn = await connectCreds(nats.url, old.creds);
     await conn.flush();
 
     const keys = await a.rotate();
@@ -122,10 +146,12 @@ describe('NatsAuthority', () => {
     assert.ok(active && active.publicKey !== oldKey);
     assert.match(retiring?.retireAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match(active.createdAt, /Z$/);
-    const fresh = a.issue(lease(8, 3000));
-    assert.equal(readClaims(fresh.jwt).iss, active.publicKey);
-    (await connectCreds(nats.url, fresh.creds ?? '')).close().catch(() => undefined);
-    (await connectCreds(nats.url, old.creds ?? '')).close().catch(() => undefined);
+    const fresh = grant(a, 8, 3000);
+    assert.equal(signer(fresh.jwt), active.publicKey);
+    const nc = await connectCreds(nats.url, fresh.creds);
+    await nc.flush();
+    await nc.close();
+    (await connectCreds(nats.url, old.creds)).close().catch(() => undefined);
     assert.equal(await droppedWithin(conn, 1000), 'open', 'rotation does not cut the old key’s users');
 
     await a.tick();
@@ -151,27 +177,143 @@ describe('NatsAuthority', () => {
       sub: [],
       tags: [],
     });
-    assert.equal(readClaims(forged).iss, oldKey);
+    assert.equal(signer(forged), oldKey);
     await assert.rejects(connectUser(nats.url, forged, u.seed));
   });
 
-  it('tick rotates an old active key, and prunes revocations past the horizon', async () => {
+  it('tick starts a rotation of an old active key, promotes it once pushed, and prunes revocations', async () => {
     const clock = new ShiftClock();
     const store = new MemoryNatsStateStore();
-    const a = await authority({ clock, store, signingKeyRotationMs: 3_600_000, maxJwtTtlMs: 60_000 });
-    const first = a.keys().keys[0]?.publicKey;
+    const rotations: Rotation[] = [];
+    const a = await authority({
+      clock,
+      store,
+      signingKeyRotationMs: 3_600_000,
+      maxJwtTtlMs: 60_000,
+      onRotated: (r) => rotations.push(r),
+    });
+    const first = activeOf(a);
     await a.revoke([generateNkey('user').publicKey]);
     await a.tick();
     assert.equal(a.keys().keys.length, 1);
+    assert.equal(rotations.length, 0);
     assert.equal(Object.keys(parseState((await store.load())?.data ?? '').revocations).length, 1);
 
     clock.offset = 3_600_000;
     await a.tick();
-    const after = a.keys().keys;
-    assert.equal(after.length, 2);
-    assert.equal(after.find((k) => k.state === 'retiring')?.publicKey, first);
+    assert.equal(rotations.length, 1);
+    assert.equal(rotations[0]?.replaces, first);
+    assert.deepEqual(
+      a.keys().keys.map((k) => k.publicKey),
+      [first],
+      'pending until the servers accepted it: not signing, not shown',
+    );
+    assert.equal(signer(a.issue({ ...lease(13), expiresAtMs: clock.now() + 30_000 }).jwt), first);
     assert.deepEqual(parseState((await store.load())?.data ?? '').revocations, {}, 'pruned: its JWTs expired long ago');
+    await waitFor('the new key to be promoted', () => activeOf(a) === rotations[0]?.publicKey);
+    assert.equal(a.keys().keys.find((k) => k.state === 'retiring')?.publicKey, first);
+    await a.tick();
+    assert.equal(rotations.length, 1, 'the schedule counts from the promotion');
     await a.synced(); // settle the push before the next test's authority takes over the server
+  });
+
+  it('a scheduled rotation while the servers are down does not sign with a key they do not know', async () => {
+    const srv = await startNats();
+    const on = { keys: srv.keys, servers: [srv.url] };
+    try {
+      const store = new MemoryNatsStateStore();
+      const rotations: Rotation[] = [];
+      const a = await authority({ ...on, store, signingKeyRotationMs: 1000, onRotated: (r) => rotations.push(r) });
+      const first = activeOf(a);
+      await srv.stop();
+      await sleep(1100);
+      await a.tick();
+      assert.equal(rotations.length, 1, 'the rotation is saved (and audited) at once');
+      const next = rotations[0]?.publicKey;
+      const saved = parseState((await store.load())?.data ?? '');
+      assert.equal(saved.signingKeys.find((k) => k.state === 'pending')?.publicKey, next);
+      assert.deepEqual(
+        a.keys().keys.map((k) => k.publicKey),
+        [first],
+      );
+      // Another replica that loads the state with the key pending does not sign with it either.
+      const b = await authority({ ...on, store, sync: false });
+      await a.tick();
+      assert.equal(rotations.length, 1, 'no second rotation while one is pending');
+      const issued = [grant(a, 30), grant(b, 31)];
+      for (const g of issued) assert.equal(signer(g.jwt), first);
+
+      await srv.restart();
+      for (const g of issued) {
+        const nc = await connectCreds(srv.url, g.creds);
+        await nc.flush();
+        await nc.close();
+      }
+      await waitFor('the new key to be promoted once the servers hold it', () => activeOf(a) === next);
+      await b.tick();
+      assert.equal(activeOf(b), next);
+      for (const x of [a, b]) {
+        const g = grant(x, 32);
+        assert.equal(signer(g.jwt), next);
+        const nc = await connectCreds(srv.url, g.creds);
+        await nc.flush();
+        await nc.close();
+      }
+      assert.equal(a.keys().keys.find((k) => k.state === 'retiring')?.publicKey, first);
+      await a.close();
+      await b.close();
+    } finally {
+      await srv.dispose();
+    }
+  });
+
+  it('rotate() with the servers down: audited once saved, then 503; the old key signs until they are back', async () => {
+    const srv = await startNats();
+    const on = { keys: srv.keys, servers: [srv.url] };
+    try {
+      const a = await authority({ ...on, pushTimeoutMs: 500 });
+      const audit: { action: string; detail: Record<string, unknown> }[] = [];
+      const credentials = new LeaseCredentials(
+        a,
+        { dir: srv.dir, servers: [srv.url], signingKeyRotationMs: 0, permissions: { publish: [], subscribe: [] } },
+        (_actor, action, detail) => {
+          audit.push({ action, detail });
+          return Promise.resolve();
+        },
+      );
+      const first = activeOf(a);
+      await srv.stop();
+      const err: unknown = await credentials.rotate({ kind: 'admin', name: 'ops' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof NatsUnavailable, String(err));
+      assert.ok(err instanceof Unavailable);
+      assert.equal(err.status, 503);
+      assert.equal(err.code, 'unavailable');
+      assert.equal(audit.length, 1);
+      assert.equal(audit[0]?.action, 'keys.rotated');
+      assert.equal(audit[0]?.detail.replaces, first);
+      const next = audit[0]?.detail.publicKey;
+      assert.ok(typeof next === 'string' && next !== first);
+      assert.equal(activeOf(a), first);
+      const meanwhile = grant(a, 40);
+      assert.equal(signer(meanwhile.jwt), first);
+      await assert.rejects(a.revoke([generateNkey('user').publicKey]), NatsUnavailable);
+
+      await srv.restart();
+      await a.tick();
+      await waitFor('the new key to be promoted once the servers hold it', () => activeOf(a) === next);
+      const nc = await connectCreds(srv.url, meanwhile.creds);
+      await nc.flush();
+      await nc.close();
+      const after = grant(a, 41);
+      assert.equal(signer(after.jwt), next);
+      await (await connectCreds(srv.url, after.creds)).close();
+      await a.close();
+    } finally {
+      await srv.dispose();
+    }
   });
 
   it('keeps account iat strictly increasing, even for changes within one second', async () => {
@@ -190,13 +332,13 @@ describe('NatsAuthority', () => {
     const a = await authority({ store });
     await a.rotate();
     const before = a.keys();
-    const g = a.issue(lease(9));
+    const g = grant(a, 9);
     await sleep(1100);
     await a.revoke([g.publicKey]);
     await a.close();
     const b = await authority({ store });
     assert.deepEqual(b.keys(), before);
-    await assert.rejects(connectCreds(nats.url, g.creds ?? ''));
+    await assert.rejects(connectCreds(nats.url, g.creds));
     await assert.rejects(
       authority({
         store,
@@ -211,10 +353,10 @@ describe('NatsAuthority', () => {
     const a = await authority({ store });
     const b = await authority({ store });
     assert.deepEqual(a.keys(), b.keys(), 'the second replica adopts the first one’s state');
-    const ga = a.issue(lease(10));
-    const gb = b.issue(lease(11));
-    const ca = await connectCreds(nats.url, ga.creds ?? '');
-    const cb = await connectCreds(nats.url, gb.creds ?? '');
+    const ga = grant(a, 10);
+    const gb = grant(b, 11);
+    const ca = await connectCreds(nats.url, ga.creds);
+    const cb = await connectCreds(nats.url, gb.creds);
     await sleep(1100);
     await Promise.all([a.revoke([ga.publicKey]), b.revoke([gb.publicKey])]);
     assert.equal(await droppedWithin(ca, 2000), 'closed');
@@ -222,12 +364,12 @@ describe('NatsAuthority', () => {
     const s = parseState((await store.load())?.data ?? '');
     assert.ok(s.revocations[ga.publicKey] && s.revocations[gb.publicKey]);
     // Whichever push landed last, the servers end with both (a replica re-checks the store after pushing).
-    await assert.rejects(connectCreds(nats.url, ga.creds ?? ''));
-    await assert.rejects(connectCreds(nats.url, gb.creds ?? ''));
+    await assert.rejects(connectCreds(nats.url, ga.creds));
+    await assert.rejects(connectCreds(nats.url, gb.creds));
     // A rotation on one replica reaches the other on its next tick.
     await b.rotate();
     await a.tick();
     assert.deepEqual(a.keys(), b.keys());
-    assert.equal(readClaims(a.issue(lease(12)).jwt).iss, b.keys().keys.find((k) => k.state === 'active')?.publicKey);
+    assert.equal(signer(grant(a, 12).jwt), activeOf(b));
   });
 });

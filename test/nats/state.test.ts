@@ -84,4 +84,20 @@ describe('StateKeeper', () => {
     assert.throws(() => parseState(JSON.stringify(twoActive)), InvalidNatsState);
     assert.throws(() => parseState('{}'), InvalidNatsState);
   });
+
+  it('accepts one pending key beside the active one, not two, nor an unknown state', () => {
+    const pending = (): NatsState['signingKeys'][number] => ({
+      ...generateNkey('account'),
+      state: 'pending',
+      createdAt: 1,
+    });
+    const withPending = { ...seed(), signingKeys: [...seed().signingKeys, pending()] };
+    assert.equal(parseState(JSON.stringify(withPending)).signingKeys[1]?.state, 'pending');
+    const twoPending = { ...seed(), signingKeys: [...seed().signingKeys, pending(), pending()] };
+    assert.throws(() => parseState(JSON.stringify(twoPending)), /at most one/);
+    const odd = { ...seed(), signingKeys: [...seed().signingKeys, { ...pending(), state: 'next' }] };
+    assert.throws(() => parseState(JSON.stringify(odd)), /unknown state/);
+    const onlyPending = { ...seed(), signingKeys: [pending()] };
+    assert.throws(() => parseState(JSON.stringify(onlyPending)), /exactly one/);
+  });
 });
