@@ -26,12 +26,15 @@ import { Unavailable } from '../errors.js';
 import { buildAccountJwt, pruneRevocations } from './account.js';
 import { readClaims } from './jwt-encode.js';
 import type { NatsKeys } from './keys.js';
-import { decodePublicKey, generateNkey } from './nkey.js';
+import { decodePublicKey } from './nkey.js';
 import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } from './publisher.js';
 import { createSigner, type NativeSigner } from './signer.js';
+import { addPendingKey, keysView, promotePendingKey, type Keys, type Rotation } from './signing-keys.js';
 import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
 import type { NatsState, NatsStateStore, SigningKeyState } from './state.js';
 import { issueUserJwt } from './user-jwt.js';
+
+export type { Keys, Rotation };
 
 export interface NatsAuthorityOptions {
   keys: NatsKeys;
@@ -75,20 +78,6 @@ export interface SignedUserJwt {
   jwt: string;
   /** The JWT's `exp`, in ms: the lease's end rounded down to the second, or sooner (see issue()). */
   expiresAtMs: number;
-}
-
-/** CONTRACT §4's `GET /v1/admin/keys`: the keys that sign or signed; a pending key is not shown. */
-export interface Keys {
-  keys: { publicKey: string; state: 'active' | 'retiring'; createdAt: string; retireAt?: string }[];
-}
-
-/** A rotation as saved: `publicKey` is pending and signs once the servers accepted it. */
-export interface Rotation {
-  /** The new signing key. */
-  publicKey: string;
-  createdAt: string;
-  /** The key that signs until then, and retires after. */
-  replaces: string;
 }
 
 /**
@@ -240,7 +229,7 @@ export class NatsAuthority {
   async rotate(opts: { onSaved?: (rotation: Rotation) => Promise<void> | void } = {}): Promise<Keys> {
     const saved: { rotation?: Rotation } = {};
     await this.#keeper.mutate((s, now) => {
-      saved.rotation = this.#addPending(s, now);
+      saved.rotation = addPendingKey(s, now);
     });
     const rotation = saved.rotation;
     if (!rotation) throw new Error('NATS key rotation: nothing saved');
@@ -255,20 +244,7 @@ export class NatsAuthority {
 
   /** The active and retiring keys; a pending key (not signing yet) is left out, as CONTRACT §4 shows none. */
   keys(): Keys {
-    return {
-      keys: this.#keeper.state.signingKeys.flatMap((k) =>
-        k.state === 'pending'
-          ? []
-          : [
-              {
-                publicKey: k.publicKey,
-                state: k.state,
-                createdAt: new Date(k.createdAt).toISOString(),
-                ...(k.retireAt !== undefined ? { retireAt: new Date(k.retireAt).toISOString() } : {}),
-              },
-            ],
-      ),
-    };
+    return keysView(this.#keeper.state);
   }
 
   /**
@@ -290,7 +266,7 @@ export class NatsAuthority {
         const active = activeKey(s);
         const due = every > 0 && !pendingKey(s) && (active.activatedAt ?? active.createdAt) + every <= now;
         // Reset on every attempt: a compare-and-set conflict re-applies this to fresher state.
-        saved.rotation = due ? this.#addPending(s, now) : undefined;
+        saved.rotation = due ? addPendingKey(s, now) : undefined;
       });
       if (saved.rotation) this.#o.onRotated?.(saved.rotation);
       // Also what another replica saved: the publisher skips what the servers already hold.
@@ -317,28 +293,10 @@ export class NatsAuthority {
     await this.#promoting;
   }
 
-  /** Adds a pending key to the draft, unless one is pending already; either way, that rotation. */
-  #addPending(s: NatsState, now: number): Rotation {
-    const active = activeKey(s);
-    let next = pendingKey(s);
-    if (!next) {
-      const fresh = generateNkey('account');
-      next = { publicKey: fresh.publicKey, seed: fresh.seed, state: 'pending', createdAt: now };
-      s.signingKeys.push(next);
-    }
-    return { publicKey: next.publicKey, createdAt: new Date(next.createdAt).toISOString(), replaces: active.publicKey };
-  }
-
   /** In the draft: the pending key becomes active, if the servers accepted an account JWT listing it. */
   #promoteIn(s: NatsState, now: number): void {
     const next = pendingKey(s);
-    if (!next || !this.#serversKnow(next.publicKey)) return;
-    const old = activeKey(s);
-    old.state = 'retiring';
-    // Replicas that have not noticed yet sign on with it for up to syncGraceMs.
-    old.retireAt = Math.max(old.lastExpiresAt ?? 0, now + this.#o.syncGraceMs);
-    next.state = 'active';
-    next.activatedAt = now;
+    if (next && this.#serversKnow(next.publicKey)) promotePendingKey(s, now, this.#o.syncGraceMs);
   }
 
   async #promote(): Promise<void> {
