@@ -54,7 +54,7 @@ export interface PoolOccupancy {
 
 /** Where a lease's minted IDs may reach: the release instant for a release, else its expiry. */
 export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): number {
-  return reason === 'released' ? Math.min(endedAt, lease.expiresAt) : lease.expiresAt;
+  return reason === 'released' ? endedAt : lease.expiresAt;
 }
 
 export class Registry {
@@ -98,8 +98,7 @@ export class Registry {
         view = await tx.poolView(pool.name);
       }
       const mine = view.active.filter((l) => samePrincipal(l.principal, req.principal));
-      const superseded =
-        req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance && l.pool === pool.name);
+      const superseded = req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance);
       if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
         throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
       }

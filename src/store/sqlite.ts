@@ -136,9 +136,9 @@ export class SqliteStore implements Store {
       ),
     };
     this.natsState = {
-      load: () => this.read(() => this.q.natsLoad.get()),
+      load: () => this.locked(() => this.q.natsLoad.get()),
       save: (expectedVersion, data) =>
-        this.read(() => {
+        this.locked(() => {
           const r =
             expectedVersion === 0
               ? this.q.natsInsert.run(1, data)
@@ -148,7 +148,7 @@ export class SqliteStore implements Store {
     };
   }
 
-  private read<T>(fn: () => T): Promise<T> {
+  private locked<T>(fn: () => T): Promise<T> {
     return this.mutex.run(() => Promise.resolve(fn()));
   }
 
@@ -248,7 +248,7 @@ export class SqliteStore implements Store {
   }
 
   getLease(id: string): Promise<Lease | undefined> {
-    return this.read(() => this.leaseById(id));
+    return this.locked(() => this.leaseById(id));
   }
 
   listLeases(f: LeaseFilter): Promise<Lease[]> {
@@ -269,7 +269,7 @@ export class SqliteStore implements Store {
       args.push(now);
     }
     const sql = `SELECT * FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id LIMIT 10000`;
-    return this.read(() =>
+    return this.locked(() =>
       this.db
         .prepare<(string | number)[], LeaseRow>(sql)
         .all(...args)
@@ -278,24 +278,24 @@ export class SqliteStore implements Store {
   }
 
   listPins(pool?: string): Promise<Mapping[]> {
-    return this.read(() =>
+    return this.locked(() =>
       (pool === undefined ? this.q.allPins.all() : this.q.pinsInPool.all(pool)).map(mappingFromRow),
     );
   }
 
   listAudit(after: number, limit: number): Promise<AuditEntry[]> {
-    return this.read(() => this.q.listAudit.all(after, limit).map(auditFromRow));
+    return this.locked(() => this.q.listAudit.all(after, limit).map(auditFromRow));
   }
 
   leaseAt(pool: string, node: number, atMs: number): Promise<Lease | undefined> {
-    return this.read(() => {
+    return this.locked(() => {
       const r = this.q.leaseAt.get(pool, node, atMs, atMs);
       return r ? leaseFromRow(r) : undefined;
     });
   }
 
   counts(pool: string, now: number): Promise<{ leased: number; pinned: number; pinnedAndLeased: number }> {
-    return this.read(() => ({
+    return this.locked(() => ({
       leased: this.q.countLeased.get(pool, now)!.n,
       pinned: this.q.countPinned.get(pool)!.n,
       pinnedAndLeased: this.q.countPinnedLeased.get(pool, now)!.n,
@@ -303,15 +303,15 @@ export class SqliteStore implements Store {
   }
 
   endedEarlySince(sinceMs: number): Promise<Lease[]> {
-    return this.read(() => this.q.endedEarly.all(sinceMs).map(leaseFromRow));
+    return this.locked(() => this.q.endedEarly.all(sinceMs).map(leaseFromRow));
   }
 
   expiredUnended(now: number, limit: number): Promise<Lease[]> {
-    return this.read(() => this.q.expired.all(now, limit).map(leaseFromRow));
+    return this.locked(() => this.q.expired.all(now, limit).map(leaseFromRow));
   }
 
   ping(): Promise<void> {
-    return this.read(() => {
+    return this.locked(() => {
       this.db.prepare('SELECT 1').get();
     });
   }
