@@ -84,6 +84,10 @@ export class AccountPublisher {
   publish(v: VersionedJwt, timeoutMs?: number): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the account publisher is closed'));
     if (this.#accepted && v.seq <= this.#accepted.seq) return Promise.resolve();
+    // Refused already, and not pushed again until a reconnect: a waiter would wait for nothing.
+    if (this.#rejected && v.seq <= this.#rejected.seq) {
+      return Promise.reject(new PushRejected('the servers refused this account JWT; it is retried after a reconnect'));
+    }
     if (!this.#latest || v.seq > this.#latest.seq) this.#latest = v;
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ seq: v.seq, resolve, reject }));
     this.#kick();
