@@ -32,7 +32,7 @@ import { createSigner, type NativeSigner } from './signer.js';
 import { addPendingKey, keysView, promotePendingKey, type Keys, type Rotation } from './signing-keys.js';
 import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
 import type { NatsState, NatsStateStore, SigningKeyState } from './state.js';
-import { issueUserJwt } from './user-jwt.js';
+import { issueUserJwt, type IssueUserJwtOptions } from './user-jwt.js';
 
 export type { Keys, Rotation };
 
@@ -62,16 +62,8 @@ export interface NatsAuthorityOptions {
   onRotated?: (rotation: Rotation) => void;
 }
 
-export interface IssueRequest {
-  /** The lease's user public nkey: the client's own, or one LeaseCredentials.newUser() made. */
-  userPublicKey: string;
-  name: string;
-  /** The lease's end, by the store's clock. */
-  expiresAtMs: number;
-  pub: string[];
-  sub: string[];
-  tags: string[];
-}
+/** A user JWT for a lease: what issueUserJwt takes, less what the authority supplies itself. */
+export type IssueRequest = Omit<IssueUserJwtOptions, 'account' | 'signingKey' | 'nowMs'>;
 
 /** A signed user JWT (the HTTP layer's IssuedCredentials adds the seed and creds). */
 export interface SignedUserJwt {
