@@ -4,7 +4,13 @@
  * synchronous generator blocks for a few ms at most, so longer waits are left to async callers.
  */
 export type GeneratorErrorCode =
-  'fenced' | 'not_yet' | 'clock_moved_back' | 'time_exhausted' | 'node_out_of_range' | 'invalid_options';
+  | 'fenced'
+  | 'not_yet'
+  | 'clock_moved_back'
+  | 'clock_stalled'
+  | 'time_exhausted'
+  | 'node_out_of_range'
+  | 'invalid_options';
 
 export abstract class GeneratorError extends Error {
   abstract readonly code: GeneratorErrorCode;
@@ -50,6 +56,14 @@ export class ClockMovedBack extends GeneratorError {
   ) {
     super(message, retryAfterMs);
   }
+}
+
+/**
+ * The wall clock stays on a millisecond whose sequence is spent, far longer than a millisecond by
+ * the monotonic clock: it is not advancing. A spent sequence alone is waited out, never this.
+ */
+export class ClockStalled extends GeneratorError {
+  readonly code = 'clock_stalled';
 }
 
 /** The next timestamp would not fit the layout's timestampBits: minting would wrap to the epoch. */

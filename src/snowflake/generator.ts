@@ -5,7 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../clock.js';
-import { ClockMovedBack, Fenced, InvalidGeneratorOptions, NodeOutOfRange, NotYet, TimeExhausted } from './errors.js';
+import {
+  ClockMovedBack,
+  ClockStalled,
+  Fenced,
+  InvalidGeneratorOptions,
+  NodeOutOfRange,
+  NotYet,
+  TimeExhausted,
+} from './errors.js';
 import { layoutProblem, type Layout } from './layout.js';
 
 export interface GeneratorOptions {
@@ -65,8 +73,30 @@ function duration(v: number | undefined, fallback: number, min: number, what: st
   return ms;
 }
 
+/** What a generator has done, for metrics: counts since it was made. */
+export interface GeneratorStats {
+  minted: number;
+  /** next() calls that found this millisecond's sequence spent and waited for the next one. */
+  sequenceWaits: number;
+  /** next() calls that found the clock behind the last minted timestamp (or the floor) and waited. */
+  clockStepWaits: number;
+}
+
+/**
+ * A spent sequence waits for the next millisecond however long the scheduler keeps this thread
+ * away: on waking, the re-read clock has moved on. Only a wall clock that stays on the spent
+ * millisecond this long by the monotonic clock is stalled (or stepped back by exactly that much).
+ */
+const STALL_MS = 250;
+/** The same for clocks that never move at all (a frozen test clock): spins, not milliseconds. */
+const STALL_SPINS = 10_000_000;
+/** Digits of an ID's tail kept as a JS number, so nextString() adds the sequence without BigInt. */
+const TAIL = 1_000_000_000;
+const TAIL_BIG = BigInt(TAIL);
+
 export class SnowflakeGenerator {
   readonly node: number;
+  readonly stats: GeneratorStats = { minted: 0, sequenceWaits: 0, clockStepWaits: 0 };
   private readonly epochMs: number;
   /** The greatest timestamp never to mint: the floor, or the instant before the epoch. */
   private readonly floor: number;
@@ -82,6 +112,10 @@ export class SnowflakeGenerator {
   /** The last minted (timestamp, sequence). Starts at (floor, spent) so the floor needs no rule of its own. */
   private lastTimestamp: number;
   private lastSequence: number;
+  /** The ID of (lastTimestamp, sequence 0), and its decimal form split at TAIL, for nextString(). */
+  private base = 0n;
+  private baseHead = '';
+  private baseTail = 0;
 
   constructor(o: GeneratorOptions) {
     const { timestampBits, nodeBits, sequenceBits } = o.layout;
@@ -100,7 +134,7 @@ export class SnowflakeGenerator {
     this.timestampShift = BigInt(nodeBits + sequenceBits);
     this.nodeField = BigInt(o.node) << BigInt(sequenceBits);
     this.maxBackwardStepMs = duration(o.maxBackwardStepMs, DEFAULT_MAX_BACKWARD_STEP_MS, 0, 'maxBackwardStepMs');
-    // At least 1 ms, or a spent sequence could never wait for the next millisecond.
+    // At least 1 ms, or a small step back could never be waited out.
     this.maxBlockMs = duration(o.maxBlockMs, DEFAULT_MAX_BLOCK_MS, 1, 'maxBlockMs');
     this.clock = o.clock ?? systemClock;
     this.monotonic = o.monotonic ?? (() => performance.now());
@@ -119,33 +153,64 @@ export class SnowflakeGenerator {
     this.fenceAt = untilMonotonicMs;
   }
 
+  /** Whether next() would throw `fenced` now. */
+  get fenced(): boolean {
+    return this.monotonic() >= this.fenceAt;
+  }
+
   /** The next ID. Throws a GeneratorError rather than mint one that could collide. */
   next(): bigint {
-    this.checkFence(this.monotonic());
-    let t = this.wall();
-    // The earliest timestamp allowed now: the last one while its sequence has room, else the next.
-    // Settled before the sequence is touched, so a refused step back leaves the sequence as it was
-    // (Twitter's #6: resetting it first re-issued (timestamp, sequence) pairs after the step).
-    const earliest = this.lastSequence < this.maxSequence ? this.lastTimestamp : this.lastTimestamp + 1;
-    this.checkFits(Math.max(t, earliest));
-    if (t < earliest) t = this.waitFor(earliest, t);
-    this.checkFits(t);
-    const sequence = t === this.lastTimestamp ? this.lastSequence + 1 : 0;
-    const id = (BigInt(t - this.epochMs) << this.timestampShift) | this.nodeField | BigInt(sequence);
-    this.lastTimestamp = t;
-    this.lastSequence = sequence;
-    return id;
+    this.step();
+    return this.lastSequence === 0 ? this.base : this.base | BigInt(this.lastSequence);
   }
 
   /** The next ID as a decimal string: what JSON, headers and logs carry; never a JS number. */
   nextString(): string {
-    return this.next().toString();
+    this.step();
+    const tail = this.baseTail + this.lastSequence;
+    if (tail < TAIL) return this.baseHead === '' ? String(tail) : this.baseHead + String(tail).padStart(9, '0');
+    return (this.base | BigInt(this.lastSequence)).toString(); // the sequence carried into the head
   }
 
-  private wall(): number {
+  /** Moves (lastTimestamp, lastSequence) to the pair the next ID carries, or throws. */
+  private step(): void {
+    this.checkFence(this.monotonic());
     const t = Math.floor(this.clock.now());
+    if (t > this.lastTimestamp) return this.enter(t);
+    if (t === this.lastTimestamp && this.lastSequence < this.maxSequence) {
+      this.lastSequence++;
+      this.stats.minted++;
+      return;
+    }
+    this.slowStep(t);
+  }
+
+  /** A fresh millisecond (above the last, so above the floor): sequence 0. */
+  private enter(t: number): void {
     if (!Number.isSafeInteger(t)) throw new InvalidGeneratorOptions(`the clock read ${t}, not a time in ms`);
-    return t;
+    this.checkFits(t);
+    this.lastTimestamp = t;
+    this.lastSequence = 0;
+    this.base = (BigInt(t - this.epochMs) << this.timestampShift) | this.nodeField;
+    this.baseHead = this.base >= TAIL_BIG ? (this.base / TAIL_BIG).toString() : '';
+    this.baseTail = Number(this.base % TAIL_BIG);
+    this.stats.minted++;
+  }
+
+  /**
+   * The clock is behind the last minted timestamp (or the floor), or on it with the sequence
+   * spent. The earliest timestamp allowed is settled before the sequence is touched, so a refused
+   * step back leaves the sequence as it was (Twitter's #6: resetting it first re-issued pairs).
+   */
+  private slowStep(first: number): void {
+    if (!Number.isSafeInteger(first)) throw new InvalidGeneratorOptions(`the clock read ${first}, not a time in ms`);
+    const spent = this.lastSequence >= this.maxSequence;
+    const earliest = spent ? this.lastTimestamp + 1 : this.lastTimestamp;
+    this.checkFits(Math.max(first, earliest));
+    const t = this.waitFor(earliest, first, spent && first === this.lastTimestamp);
+    if (t > this.lastTimestamp) return this.enter(t);
+    this.lastSequence++;
+    this.stats.minted++;
   }
 
   private checkFence(now: number): void {
@@ -167,42 +232,67 @@ export class SnowflakeGenerator {
 
   /**
    * Spins until the wall clock reaches `earliest`, re-reading it every turn (a stale value would
-   * mint in the past or wait forever). Throws instead when the lag is too large to trust, when the
-   * wait would block longer than maxBlockMs, or when the fence passes meanwhile.
+   * mint in the past or wait forever), and returns it. A spent sequence (`sequenceWait`) waits as
+   * long as it takes; a step back (or a lag behind the floor) at most maxBlockMs, then throws,
+   * retryable when the step is within maxBackwardStepMs. The fence passing meanwhile stops it.
    */
-  private waitFor(earliest: number, first: number): number {
+  private waitFor(earliest: number, first: number, sequenceWait: boolean): number {
+    if (sequenceWait) this.stats.sequenceWaits++;
+    else this.stats.clockStepWaits++;
     const started = this.monotonic();
-    for (let t = first; ; t = this.wall()) {
-      if (t >= earliest) return t;
-      const wait = earliest - t;
+    for (let t = first, spins = 0; ; spins++) {
+      // The monotonic clock first, the wall clock after: a thread descheduled between the two then
+      // sees the wall clock that moved meanwhile instead of mistaking the pause for a stuck clock.
       const now = this.monotonic();
       this.checkFence(now);
-      const blockedTooLong = wait > this.maxBlockMs || now - started > this.maxBlockMs;
+      t = spins === 0 ? first : this.wall();
+      if (t >= earliest) return t;
+      const waited = now - started;
+      if (sequenceWait && t === this.lastTimestamp) {
+        if (waited > STALL_MS || spins > STALL_SPINS) throw this.stalled(t, waited);
+        continue;
+      }
+      sequenceWait = false; // the clock stepped back while waiting: now it is a step back
+      const blockedTooLong = earliest - t > this.maxBlockMs || waited > this.maxBlockMs;
       if (this.lastTimestamp === this.floor) {
         // Nothing minted yet. Allocation hands out nodes whose floor has passed, so a lag behind it
         // is this clock's skew against the registry's: tolerable up to maxClockSkew.
         const ok = this.floor - t <= this.maxBackwardStepMs;
-        if (!ok || blockedTooLong) throw this.notYet(t, wait, ok);
+        if (!ok || blockedTooLong || spins > STALL_SPINS) throw this.notYet(t, earliest - t, ok);
       } else {
-        const back = this.lastTimestamp - t; // 0 when the clock merely has not left a spent millisecond
+        const back = this.lastTimestamp - t;
         const ok = back <= this.maxBackwardStepMs;
-        if (!ok || blockedTooLong) throw this.movedBack(t, back, wait, ok);
+        if (!ok || blockedTooLong || spins > STALL_SPINS) throw this.movedBack(t, back, earliest - t, ok);
       }
     }
   }
 
+  private wall(): number {
+    const t = Math.floor(this.clock.now());
+    if (!Number.isSafeInteger(t)) throw new InvalidGeneratorOptions(`the clock read ${t}, not a time in ms`);
+    return t;
+  }
+
+  private stalled(t: number, waitedMs: number): ClockStalled {
+    return new ClockStalled(
+      `the clock has stayed at ${iso(t)} for ${Math.round(waitedMs)} ms (monotonic) with this millisecond's ` +
+        'sequence spent: the wall clock is not advancing',
+      1,
+    );
+  }
+
   private notYet(t: number, wait: number, retryable: boolean): NotYet {
-    const msg = `the clock (${iso(t)}) is not past this lease's floor ${iso(this.floor)}`;
+    const msg = `the clock (${iso(t)}) is ${this.floor - t + 1} ms short of passing this lease's floor ${iso(this.floor)}`;
     return retryable
       ? new NotYet(`${msg}: retry in ${wait} ms`, this.floor - t, wait)
       : new NotYet(
-          `${msg} by more than maxBackwardStepMs (${this.maxBackwardStepMs}): this clock is behind the registry's`,
+          `${msg}, more than maxBackwardStepMs (${this.maxBackwardStepMs}): this clock is behind the registry's`,
           this.floor - t,
         );
   }
 
   private movedBack(t: number, back: number, wait: number, retryable: boolean): ClockMovedBack {
-    const msg = `the clock (${iso(t)}) is ${back} ms behind the last minted timestamp ${iso(this.lastTimestamp)}`;
+    const msg = `the clock (${iso(t)}) stepped back ${back} ms behind the last minted timestamp ${iso(this.lastTimestamp)}`;
     return retryable
       ? new ClockMovedBack(`${msg}: retry in ${wait} ms`, back, wait)
       : new ClockMovedBack(

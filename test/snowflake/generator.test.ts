@@ -157,6 +157,36 @@ describe('SnowflakeGenerator against the failure modes of DESIGN', () => {
     assert.equal(dec(ids.at(-1)!).timestampMs, T0 + Math.floor((ids.length - 1) / 4096));
   });
 
+  it('(7) a spent sequence under a busy scheduler waits for the next millisecond and never reports a clock step', () => {
+    // The thread is descheduled for 20 ms at a time while the wall clock still reads the spent
+    // millisecond: blocking longer than maxBlockMs is no clock step, so it must not throw one.
+    const time = new FakeTime();
+    let reads = 0;
+    const g = gen(time, {
+      clock: { now: () => (++reads % 4100 === 0 ? ++time.wall : time.wall) },
+      monotonic: () => (time.mono += 20),
+    });
+    const ids = mint(g, 4096 * 5);
+    assertIncreasing(ids);
+    assert.equal(g.stats.minted, ids.length);
+    assert.ok(g.stats.sequenceWaits >= 4, `waited ${g.stats.sequenceWaits} times`);
+    assert.equal(g.stats.clockStepWaits, 0);
+  });
+
+  it('(7) a wall clock that stops on a spent millisecond is reported as stalled, not as a step back', () => {
+    const time = new FakeTime();
+    const layout = { timestampBits: 41, nodeBits: 10, sequenceBits: 1 };
+    const g = gen(time, { layout });
+    mint(g, 2);
+    const crawling = gen(time, { layout, monotonic: () => (time.mono += 1) });
+    mint(crawling, 2);
+    assert.throws(() => crawling.next(), code('clock_stalled', { retryAfterMs: 1 }));
+    // Both clocks frozen (a test's clock): still an error, not a hang.
+    assert.throws(() => g.next(), code('clock_stalled'));
+    time.pass(1);
+    assert.equal(dec(g.next(), layout).timestampMs, T0 + 1);
+  });
+
   it('(3) a pause past the fence: next() throws fenced though the wall clock did not move', () => {
     const time = new FakeTime();
     // Sent at mono 1000; the registry said 3 s left; minus 2 s skew: fenced at mono 2000.
