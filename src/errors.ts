@@ -2,6 +2,8 @@
  * One error class per failure, each with the stable `code` and HTTP status of CONTRACT §4.
  * Domain code throws these; the HTTP layer's one error handler maps them to problem+json.
  */
+import type { EndReason } from './registry/types.js';
+
 export type ProblemCode =
   | 'invalid_request'
   | 'invalid_token'
@@ -21,6 +23,10 @@ export abstract class SnowgateError extends Error {
   abstract readonly status: number;
   /** Seconds a client should wait before trying again (sent as Retry-After). */
   retryAfterSeconds?: number;
+  /** Members the problem+json carries beside the standard ones, for clients to switch on. */
+  extensions(): Record<string, unknown> {
+    return {};
+  }
 }
 
 export class InvalidRequest extends SnowgateError {
@@ -57,6 +63,16 @@ export class PrincipalLimit extends SnowgateError {
 export class LeaseGone extends SnowgateError {
   readonly code = 'lease_gone';
   readonly status = 410;
+  /** How it ended, sent as `endReason` so a client never has to read `detail` to tell. */
+  constructor(
+    message: string,
+    readonly endReason?: EndReason,
+  ) {
+    super(message);
+  }
+  override extensions(): Record<string, unknown> {
+    return this.endReason ? { endReason: this.endReason } : {};
+  }
 }
 export class PayloadTooLarge extends SnowgateError {
   readonly code = 'payload_too_large';

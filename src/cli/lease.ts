@@ -71,12 +71,8 @@ export function registerLease(program: Command): void {
       await keepLease({
         registry: flags.registry,
         token,
-        request: {
-          ...(flags.pool !== undefined ? { pool: flags.pool } : {}),
-          ...(flags.instance !== undefined ? { instance: flags.instance } : {}),
-          ...(flags.node !== undefined ? { node: flags.node } : {}),
-        },
-        ...(flags.credsFile ? { credsFile: flags.credsFile } : {}),
+        request: { pool: flags.pool, instance: flags.instance, node: flags.node },
+        credsFile: flags.credsFile,
         once: flags.once === true,
         // --once ends by itself; only a kept lease needs SIGINT/SIGTERM to mean "release".
         signal: flags.once ? new AbortController().signal : shutdownSignal(),

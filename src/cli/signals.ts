@@ -27,31 +27,3 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
-
-/**
- * The longest delay setTimeout honours: a longer one (a far-off renewAfter, a huge Retry-After)
- * fires after 1 ms instead, which would turn a wait into a tight loop.
- */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Waits `ms`, or less when the signal aborts first; never rejects. Any length, in timer-sized steps. */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  let left = ms;
-  while (left > 0 && !signal.aborted) {
-    const step = Math.min(left, MAX_TIMER_MS);
-    await sleepOnce(step, signal);
-    left -= step;
-  }
-}
-
-function sleepOnce(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

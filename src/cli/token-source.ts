@@ -1,17 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { checkToken } from '../client/token.js';
 
 /** Yields a bearer token. Called before every request, since workload tokens rotate (k8s, STS). */
 export type TokenSource = () => Promise<string>;
 
 const COMMAND_TIMEOUT_MS = 30_000;
-
-function checked(token: string, from: string): string {
-  const t = token.trim();
-  if (!t) throw new Error(`${from} gave an empty token`);
-  if (/\s/.test(t)) throw new Error(`${from} gave more than one word; expected a single token`);
-  return t;
-}
 
 /** Re-reads the file each time: projected service account tokens are replaced in place. */
 export function tokenFromFile(file: string): TokenSource {
@@ -22,7 +16,7 @@ export function tokenFromFile(file: string): TokenSource {
     } catch (e) {
       throw new Error(`--token-file: ${(e as Error).message}`);
     }
-    return checked(text, `--token-file ${file}`);
+    return checkToken(text, `--token-file ${file}`);
   };
 }
 
@@ -41,7 +35,7 @@ export function tokenFromCommand(command: string): TokenSource {
             return;
           }
           try {
-            resolve(checked(stdout, '--token-cmd'));
+            resolve(checkToken(stdout, '--token-cmd'));
           } catch (e) {
             reject(e instanceof Error ? e : new Error(String(e)));
           }
@@ -51,6 +45,6 @@ export function tokenFromCommand(command: string): TokenSource {
 }
 
 export function staticToken(token: string): TokenSource {
-  const t = checked(token, '--token');
+  const t = checkToken(token, '--token');
   return () => Promise.resolve(t);
 }

@@ -56,7 +56,11 @@ export function sendProblem(reply: FastifyReply, p: Problem, retryAfterSeconds?:
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof SnowgateError) {
     if (err.status >= 500 && err.code !== 'pool_exhausted') req.log.warn({ err }, 'request failed');
-    return sendProblem(reply, problem(err.code, err.status, err.message), err.retryAfterSeconds);
+    return sendProblem(
+      reply,
+      { ...problem(err.code, err.status, err.message), ...err.extensions() },
+      err.retryAfterSeconds,
+    );
   }
   const p = fromFastify(err);
   if (p) return sendProblem(reply, p);

@@ -61,18 +61,4 @@ export function newUserCreds(): { publicKey: string; seed: string } {
   return generateNkey('user');
 }
 
-/** The standard `.creds` text (as `nsc` and @nats-io/jwt's fmtCreds write it). */
-export function formatCreds(jwt: string, seed: string): string {
-  return `-----BEGIN NATS USER JWT-----
-${jwt}
-------END NATS USER JWT------
-
-************************* IMPORTANT *************************
-NKEY Seed printed below can be used sign and prove identity.
-NKEYs are sensitive and should be treated as secrets.
-
------BEGIN USER NKEY SEED-----
-${seed}
-------END USER NKEY SEED------
-`;
-}
+export { formatCreds } from '../client/creds.js';

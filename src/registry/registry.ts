@@ -162,7 +162,8 @@ export class Registry {
         .transaction(async (tx) => {
           const now = tx.now();
           const lease = await this.owned(tx, id, principal);
-          if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`);
+          if (lease.endedAt !== undefined)
+            throw new LeaseGone(`lease ${id} ended (${lease.endReason})`, lease.endReason);
           if (lease.expiresAt <= now) {
             ended.push(await this.end(tx, lease, 'expired', { kind: 'system' }, {}));
             return { expired: true as const };
@@ -172,7 +173,7 @@ export class Registry {
           return { lease: { ...lease, expiresAt }, now };
         })
         .then((r) => {
-          if ('expired' in r) throw new LeaseGone(`lease ${id} expired`);
+          if ('expired' in r) throw new LeaseGone(`lease ${id} expired`, 'expired');
           return r;
         });
     } finally {

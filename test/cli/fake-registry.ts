@@ -67,8 +67,8 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   };
 }
 
-export function problem(status: number, code: string, detail: string): Answer {
-  return { status, body: { type: 'about:blank', title: code, status, detail, code } };
+export function problem(status: number, code: string, detail: string, extensions: object = {}): Answer {
+  return { status, body: { type: 'about:blank', title: code, status, detail, code, ...extensions } };
 }
 
 let leaseCount = 0;

@@ -269,7 +269,7 @@ describe('snowgate lease', () => {
     reg.on((r) => {
       if (r.auth !== 'Bearer sup') return undefined;
       if (r.path === '/v1/leases') return { status: 201, body: leaseBody({ id: 'sup-1', renewMs: 50, ttlMs: 5000 }) };
-      return problem(410, 'lease_gone', 'lease sup-1 was superseded');
+      return problem(410, 'lease_gone', 'lease sup-1 ended', { endReason: 'superseded' });
     });
     const p = start(['lease', '--registry', reg.url, '--token-cmd', 'echo sup', '--instance', 'twin']);
     t.after(() => p.child.kill('SIGKILL'));

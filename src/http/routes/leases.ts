@@ -6,6 +6,7 @@ import type { Grant } from '../../registry/registry.js';
 import type { Lease } from '../../registry/types.js';
 import { isPublicKey } from '../../nats/nkey.js';
 import { decodeId, parseIdString } from '../../snowflake/codec.js';
+import { LeaseResponse, LineageResponse } from '../../client/wire.js';
 import type { AppDeps } from '../app.js';
 import { iso, layoutJson, leaseJson } from '../present.js';
 import { AcquireBody, EmptyBody, LeaseParams, LineageParams, LineageQuery } from '../schemas.js';
@@ -27,7 +28,7 @@ export const leaseRoutes =
   async (app) => {
     const { registry, credentials } = deps;
 
-    const body = (lease: Lease, now: number, seed?: string) => {
+    const body = (lease: Lease, now: number, seed?: string): LeaseResponse => {
       const pool = registry.pool(lease.pool);
       const nats = credentials && lease.natsPublicKey ? credentials.issue(lease, seed) : undefined;
       return {
@@ -50,7 +51,7 @@ export const leaseRoutes =
 
     app.post<{ Body: Static<typeof AcquireBody> }>(
       '/v1/leases',
-      { schema: { summary: 'Lease a node', body: AcquireBody } },
+      { schema: { summary: 'Lease a node', body: AcquireBody, response: { 201: LeaseResponse } } },
       async (req, reply) => {
         const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
           const { principal, issuer } = await deps.auth.service(req.headers.authorization);
@@ -77,7 +78,7 @@ export const leaseRoutes =
 
     app.post<{ Params: Static<typeof LeaseParams> }>(
       '/v1/leases/:id/renew',
-      { schema: { summary: 'Renew a lease', params: LeaseParams, body: EmptyBody } },
+      { schema: { summary: 'Renew a lease', params: LeaseParams, body: EmptyBody, response: { 200: LeaseResponse } } },
       async (req) => {
         const r = await counted(deps, 'renew', async () => {
           const { principal } = await deps.auth.service(req.headers.authorization);
@@ -110,8 +111,15 @@ export const leaseRoutes =
 
     app.get<{ Params: Static<typeof LineageParams>; Querystring: Static<typeof LineageQuery> }>(
       '/v1/lineage/:id',
-      { schema: { summary: 'Who minted an ID', params: LineageParams, querystring: LineageQuery } },
-      async (req) => {
+      {
+        schema: {
+          summary: 'Who minted an ID',
+          params: LineageParams,
+          querystring: LineageQuery,
+          response: { 200: LineageResponse },
+        },
+      },
+      async (req): Promise<LineageResponse> => {
         await deps.auth.any(req.headers.authorization);
         const pool = registry.pool(req.query.pool ?? 'default');
         let f;
@@ -136,6 +144,7 @@ export const leaseRoutes =
                 issuedAt: iso(lease.issuedAt),
                 expiresAt: iso(lease.expiresAt),
                 endedAt: lease.endedAt !== undefined ? iso(lease.endedAt) : null,
+                notBefore: iso(lease.notBefore),
                 natsPublicKey: lease.natsPublicKey ?? null,
               }
             : null,

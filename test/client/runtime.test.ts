@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { sleep } from '../../src/cli/signals.js';
+import { sleep } from '../../src/client/runtime.js';
 
 const settled = async (p: Promise<void>): Promise<boolean> => {
   let done = false;

@@ -1,0 +1,402 @@
+/**
+ * A leased node as a service holds it (CONTRACT §7): a fenced ID generator, NATS credentials
+ * that follow the lease, one NATS handle across every rotation, and stamped publishing. Built on
+ * the one lease keeper; `snowgate lease` uses it too.
+ */
+import type { JetStreamPublishOptions, PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders, type MsgHdrs, type Payload } from '@nats-io/transport-node';
+import type { Registry as PromRegistry } from 'prom-client';
+import { systemClock, type Clock } from '../clock.js';
+import { SnowflakeGenerator } from '../snowflake/generator.js';
+import { formatCreds, type NatsCredentials } from './creds.js';
+import { NatsNotConfiguredError } from './errors.js';
+import {
+  LeaseKeeper,
+  releaseLease,
+  type Held,
+  type KeeperOptions,
+  type LeaseRequest,
+  type Lost,
+} from './lease-keeper.js';
+import { exposeMetrics, LatencyHistogram, type ClientMetrics } from './metrics.js';
+import { NatsHandle, type NatsHandleOptions } from './nats-handle.js';
+import { Backoff, systemRuntime, type Runtime } from './runtime.js';
+import { MessageSigner, SIG_HEADER } from './signature.js';
+import { ID_HEADER } from './subscription.js';
+import type { TokenProvider } from './token.js';
+import type { LayoutJson, LeaseJson, LeaseResponse } from './wire.js';
+
+export type NatsOptions = NatsHandleOptions;
+
+export interface NodeLeaseOptions {
+  /** The registry's base URL. */
+  registry: string;
+  /** A bearer token, or a function giving one; called before every request (tokens rotate). */
+  token: TokenProvider;
+  /** @default the registry's default pool */
+  pool?: string;
+  /** This process: a restart with the same instance supersedes its old lease. */
+  instance?: string;
+  /** Ask for this node. */
+  node?: number;
+  /**
+   * Who makes the lease's NATS user key: `local` (here; its seed never crosses the network) or
+   * `registry` (the grant then carries `nats.seed` and `nats.creds`, as CONTRACT §4 shows).
+   * @default 'local'
+   */
+  userKey?: 'local' | 'registry';
+  /** Connect to NATS with the lease's credentials (true, or options). @default false */
+  nats?: boolean | NatsOptions;
+  /**
+   * Called with each grant and renewal before it is used (to write a creds file, say). If it
+   * throws, the lease is given back and the NodeLease closes with that error.
+   */
+  onGrant?: (grant: Grant) => void | Promise<void>;
+  /** @default 10_000 */
+  requestTimeoutMs?: number;
+  /** Retry waits for failed renewals and acquisitions. @default { initialMs: 500, maxMs: 30_000 } */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Also expose the client metrics on this prom-client registry. */
+  metrics?: { registry: PromRegistry };
+  /** The wall clock IDs are minted from. @default Date.now */
+  clock?: Clock;
+  /** Clocks, timers, fetch and randomness: for tests. */
+  runtime?: Partial<Runtime>;
+}
+
+export interface Grant {
+  kind: 'acquired' | 'renewed';
+  response: LeaseResponse;
+  /** The NATS user credentials, when the registry issues them. */
+  credentials: NatsCredentials | undefined;
+}
+
+export interface PublishOptions {
+  /** More headers; Snowflake-Id and Nats-Msg-Id are set over them. */
+  headers?: MsgHdrs;
+  /** Publish through JetStream and return its ack (true, or JetStream publish options). */
+  jetstream?: boolean | Partial<JetStreamPublishOptions>;
+  /** Add Snowflake-Sig, signed by the lease's NATS user key (see signature.ts for what is signed). */
+  signed?: boolean;
+}
+
+export type StampedAck = PubAck & { id: string };
+
+export interface NodeLeaseEventMap {
+  renewed: CustomEvent<{ lease: LeaseJson }>;
+  acquired: CustomEvent<{ lease: LeaseJson }>;
+  lost: CustomEvent<Lost>;
+  fenced: CustomEvent<{ leaseId: string }>;
+  rotated: CustomEvent<{ rotations: number }>;
+  /** A renewal or acquisition failed and is retried after `waitMs`. */
+  retrying: CustomEvent<{ what: 'renew' | 'acquire'; error: Error; waitMs: number }>;
+  error: CustomEvent<{ error: Error }>;
+}
+
+function withDefaults(o: NodeLeaseOptions) {
+  return {
+    ...o,
+    requestTimeoutMs: o.requestTimeoutMs ?? 10_000,
+    backoff: { initialMs: o.backoff?.initialMs ?? 500, maxMs: o.backoff?.maxMs ?? 30_000 },
+    clock: o.clock ?? systemClock,
+    runtime: { ...systemRuntime, ...o.runtime },
+    nats: o.nats === true ? {} : o.nats || undefined,
+  };
+}
+
+const te = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+/** One publish in this many has its latency measured: reading the clock twice costs a publish's worth. */
+const PUBLISH_SAMPLE = 16;
+
+function keeperOptions(o: ReturnType<typeof withDefaults>): KeeperOptions {
+  const request: LeaseRequest = {};
+  if (o.pool !== undefined) request.pool = o.pool;
+  if (o.instance !== undefined) request.instance = o.instance;
+  if (o.node !== undefined) request.node = o.node;
+  return {
+    registry: o.registry,
+    token: o.token,
+    request,
+    localUserKey: o.userKey !== 'registry',
+    requestTimeoutMs: o.requestTimeoutMs,
+    backoff: o.backoff,
+    runtime: o.runtime,
+  };
+}
+
+function credentialsOf(h: Held): NatsCredentials | undefined {
+  const n = h.body.nats;
+  return n && h.seed ? { jwt: n.jwt, seed: h.seed, expiresAt: n.expiresAt, servers: n.servers } : undefined;
+}
+
+export class NodeLease extends EventTarget {
+  private keeper!: LeaseKeeper;
+  private generator!: SnowflakeGenerator;
+  private handle: NatsHandle | undefined;
+  private signer: { seed: string; signer: MessageSigner } | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly ended: Promise<Error | undefined>;
+  private endWith!: (e: Error | undefined) => void;
+  private unexpose: (() => void) | undefined;
+  private publishes = 0;
+  private readonly counts = { fenceEvents: 0, renewals: 0, renewFailures: 0, leasesLost: 0, retired: [0, 0, 0] };
+  private readonly renewLatency = new LatencyHistogram();
+  private readonly publishLatency = new LatencyHistogram();
+
+  private constructor(private readonly o: ReturnType<typeof withDefaults>) {
+    super();
+    this.ended = new Promise((ok) => (this.endWith = ok));
+  }
+
+  /** Acquires a lease (failing fast with the registry's error) and keeps it until close(). */
+  static async acquire(options: NodeLeaseOptions): Promise<NodeLease> {
+    const o = withDefaults(options);
+    const node = new NodeLease(o);
+    const keeper = await LeaseKeeper.start(keeperOptions(o), {
+      onGrant: (h, kind) => node.onGrant(h, kind),
+      onLost: (l) => node.onLost(l),
+      onFenced: (h) => node.onFenced(h),
+      onRetry: (what, error, waitMs) => {
+        if (what === 'renew') node.counts.renewFailures++;
+        node.emit('retrying', { what, error, waitMs });
+      },
+    });
+    node.keeper = keeper;
+    void keeper.done.then((err) => {
+      if (err) void node.shutDown(err);
+    });
+    if (o.metrics)
+      node.unexpose = await exposeMetrics(o.metrics.registry, keeper.held.body.lease.pool, () => node.metrics());
+    return node;
+  }
+
+  /**
+   * One grant, not kept: no renewal, no release, no NATS connection (`snowgate lease --once`).
+   * `onGrant` runs as for acquire(); the lease is given back only if it throws.
+   */
+  static async grantOnce(options: NodeLeaseOptions): Promise<Grant> {
+    const o = withDefaults(options);
+    let grant: Grant | undefined;
+    await LeaseKeeper.grantOnce(keeperOptions(o), async (h) => {
+      grant = { kind: 'acquired', response: h.body, credentials: credentialsOf(h) };
+      await o.onGrant?.(grant);
+    });
+    return grant!;
+  }
+
+  /** The lease as the registry last granted or renewed it. */
+  get lease(): LeaseJson {
+    return this.keeper.held.body.lease;
+  }
+
+  get layout(): LayoutJson {
+    return this.keeper.held.body.layout;
+  }
+
+  /** The NATS user credentials of the lease (for a creds file, or another client). */
+  get credentials(): (NatsCredentials & { creds: string }) | undefined {
+    const c = credentialsOf(this.keeper.held);
+    return c && { ...c, creds: formatCreds(c.jwt, c.seed) };
+  }
+
+  /** The NATS handle: one for the life of this lease, across every credential rotation. */
+  get nats(): NatsHandle {
+    if (!this.handle) throw new NatsNotConfiguredError('this NodeLease was acquired without `nats`');
+    return this.handle;
+  }
+
+  /** The next ID. Throws (a GeneratorError) rather than mint one that could collide. */
+  nextId(): bigint {
+    return this.generator.next();
+  }
+
+  nextIdString(): string {
+    return this.generator.nextString();
+  }
+
+  /**
+   * Publishes with a fresh ID as `Snowflake-Id` and `Nats-Msg-Id` (JetStream de-duplication).
+   * Returns the ID; with `jetstream`, the ack and the ID.
+   */
+  publish(subject: string, payload?: Payload, opts?: PublishOptions & { jetstream?: false }): Promise<string>;
+  publish(
+    subject: string,
+    payload: Payload | undefined,
+    opts: PublishOptions & { jetstream: true | Partial<JetStreamPublishOptions> },
+  ): Promise<StampedAck>;
+  publish(subject: string, payload?: Payload, opts: PublishOptions = {}): Promise<string | StampedAck> {
+    try {
+      const nats = this.nats;
+      const id = this.generator.nextString();
+      const data = typeof payload === 'string' ? te.encode(payload) : (payload ?? EMPTY);
+      const h = natsHeaders();
+      for (const [k, vs] of opts.headers ?? []) for (const v of vs) h.append(k, v);
+      h.set(ID_HEADER, id);
+      h.set('Nats-Msg-Id', id);
+      if (opts.signed) h.set(SIG_HEADER, this.signerFor().sign(id, subject, data));
+      if (opts.jetstream) {
+        const jsOpts = opts.jetstream === true ? {} : opts.jetstream;
+        const started = this.o.runtime.monotonic();
+        return nats
+          .jetstream()
+          .publish(subject, data, { ...jsOpts, headers: h })
+          .then((ack) => {
+            this.publishLatency.observe((this.o.runtime.monotonic() - started) / 1000);
+            return Object.assign(ack, { id });
+          });
+      }
+      if (++this.publishes % PUBLISH_SAMPLE === 0) {
+        const started = this.o.runtime.monotonic();
+        nats.publish(subject, data, { headers: h });
+        this.publishLatency.observe((this.o.runtime.monotonic() - started) / 1000);
+      } else {
+        nats.publish(subject, data, { headers: h });
+      }
+      return Promise.resolve(id);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  metrics(): ClientMetrics {
+    const s = this.generator.stats;
+    const [minted, seqWaits, stepWaits] = this.counts.retired;
+    return {
+      idsMinted: minted! + s.minted,
+      sequenceWaits: seqWaits! + s.sequenceWaits,
+      clockStepWaits: stepWaits! + s.clockStepWaits,
+      fenceEvents: this.counts.fenceEvents,
+      renewals: this.counts.renewals,
+      renewFailures: this.counts.renewFailures,
+      leasesLost: this.counts.leasesLost,
+      rotations: this.handle?.rotations ?? 0,
+      duplicatesDropped: this.handle?.duplicatesDropped ?? 0,
+      renewLatency: this.renewLatency.snapshot(),
+      publishLatency: this.publishLatency.snapshot(),
+    };
+  }
+
+  /** Resolves when this NodeLease has closed: undefined after close(), else why it gave up. */
+  closed(): Promise<Error | undefined> {
+    return this.ended;
+  }
+
+  /** Stops minting, drains NATS, releases the lease. */
+  close(): Promise<void> {
+    return this.shutDown(undefined);
+  }
+
+  /** A typed addEventListener; returns the function that removes the listener. */
+  on<K extends keyof NodeLeaseEventMap>(type: K, listener: (ev: NodeLeaseEventMap[K]) => void): () => void {
+    const l = listener as (ev: Event) => void;
+    this.addEventListener(type, l);
+    return () => this.removeEventListener(type, l);
+  }
+
+  private emit<K extends keyof NodeLeaseEventMap>(type: K, detail: NodeLeaseEventMap[K]['detail']): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  private signerFor(): MessageSigner {
+    const seed = this.keeper.held.seed;
+    if (!seed) throw new NatsNotConfiguredError('signed publishing needs NATS credentials from the registry');
+    if (this.signer?.seed !== seed) this.signer = { seed, signer: new MessageSigner(seed) };
+    return this.signer.signer;
+  }
+
+  private async onGrant(h: Held, kind: 'acquired' | 'renewed'): Promise<void> {
+    const creds = credentialsOf(h);
+    if (this.o.nats && !creds)
+      throw new NatsNotConfiguredError(
+        'the registry issued no NATS credentials (no `nats` section in its configuration)',
+      );
+    await this.o.onGrant?.({ kind, response: h.body, credentials: creds });
+    const first = !this.generator;
+    if (kind === 'renewed') {
+      this.counts.renewals++;
+      this.renewLatency.observe(h.roundTripMs / 1000);
+      this.generator.fence(h.fenceAt);
+    } else {
+      if (!first) this.retire(this.generator);
+      this.generator = new SnowflakeGenerator({
+        layout: h.body.layout,
+        node: h.body.lease.node,
+        notBefore: h.body.lease.notBefore,
+        fenceAt: h.fenceAt,
+        maxBackwardStepMs: h.body.maxClockSkewMs,
+        clock: this.o.clock,
+        monotonic: this.o.runtime.monotonic,
+      });
+    }
+    if (this.o.nats && creds) {
+      if (first) this.handle = await NatsHandle.open(this.o.nats, creds);
+      else this.rotateSoon(creds);
+    }
+    if (!first) this.emit(kind, { lease: h.body.lease });
+  }
+
+  private retire(g: SnowflakeGenerator): void {
+    g.fence();
+    const r = this.counts.retired;
+    r[0]! += g.stats.minted;
+    r[1]! += g.stats.sequenceWaits;
+    r[2]! += g.stats.clockStepWaits;
+  }
+
+  private onLost(l: Lost): void {
+    this.generator.fence();
+    this.counts.leasesLost++;
+    this.emit('lost', l);
+  }
+
+  private onFenced(h: Held): void {
+    this.counts.fenceEvents++;
+    this.emit('fenced', { leaseId: h.body.lease.id });
+  }
+
+  /**
+   * Rotates the NATS connection to fresh credentials in the background. A failure (a server
+   * that is down) is retried while these are still the newest: the old connection works until
+   * its JWT expires.
+   */
+  private rotateSoon(creds: NatsCredentials): void {
+    const handle = this.handle!;
+    const backoff = new Backoff(this.o.backoff.initialMs, this.o.backoff.maxMs, this.o.runtime.random);
+    const attempt = async (): Promise<void> => {
+      for (;;) {
+        if (this.closing || credentialsOf(this.keeper.held)?.jwt !== creds.jwt) return;
+        try {
+          await handle.rotate(creds);
+          this.emit('rotated', { rotations: handle.rotations });
+          return;
+        } catch (e) {
+          this.emit('error', { error: e as Error });
+          await this.o.runtime.sleep(backoff.delay());
+        }
+      }
+    };
+    void attempt();
+  }
+
+  private shutDown(reason: Error | undefined): Promise<void> {
+    this.closing ??= (async () => {
+      this.generator.fence();
+      await this.keeper.stop(false);
+      await this.handle?.close();
+      let error = reason;
+      if (!reason) {
+        // Drained first: releasing revokes the NATS user, which would cut messages still in flight.
+        await releaseLease(
+          { registry: this.o.registry, token: this.o.token, runtime: this.o.runtime },
+          this.lease.id,
+        ).catch((e: unknown) => (error = e as Error));
+      }
+      this.unexpose?.();
+      this.endWith(error);
+      if (error && reason) this.emit('error', { error });
+      if (error && !reason) throw error;
+    })();
+    return this.closing;
+  }
+}
