@@ -140,6 +140,8 @@ export class NodeLease extends EventTarget {
   private endWith!: (e: Error | undefined) => void;
   private unexpose: (() => void) | undefined;
   private publishes = 0;
+  /** The JWT of the newest grant: a rotation to older credentials is given up. */
+  private newestJwt: string | undefined;
   private readonly counts = { fenceEvents: 0, renewals: 0, renewFailures: 0, leasesLost: 0, retired: [0, 0, 0] };
   private readonly renewLatency = new LatencyHistogram();
   private readonly publishLatency = new LatencyHistogram();
@@ -330,6 +332,7 @@ export class NodeLease extends EventTarget {
       });
     }
     if (this.o.nats && creds) {
+      this.newestJwt = creds.jwt;
       if (first) this.handle = await NatsHandle.open(this.o.nats, creds);
       else this.rotateSoon(creds);
     }
@@ -365,7 +368,7 @@ export class NodeLease extends EventTarget {
     const backoff = new Backoff(this.o.backoff.initialMs, this.o.backoff.maxMs, this.o.runtime.random);
     const attempt = async (): Promise<void> => {
       for (;;) {
-        if (this.closing || credentialsOf(this.keeper.held)?.jwt !== creds.jwt) return;
+        if (this.closing || this.newestJwt !== creds.jwt) return;
         try {
           await handle.rotate(creds);
           this.emit('rotated', { rotations: handle.rotations });
