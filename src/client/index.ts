@@ -29,3 +29,10 @@ export {
 } from '../snowflake/generator.js';
 export * from '../snowflake/errors.js';
 export { decodeId, type Decoded } from './decode.js';
+export {
+  LineageVerifier,
+  type VerifierOptions,
+  type CheckResult,
+  type CheckProblem,
+  type CheckedMessage,
+} from './verifier.js';
