@@ -105,10 +105,7 @@ describe('LineageVerifier with a registry', () => {
         assert.equal(r.signature, 'valid');
         assert.equal(r.lease?.id, node.lease.id);
         assert.deepEqual(r.lease?.principal, { issuer: 'test', subject: 'service-a' });
-        assert.equal(
-          r.lease?.natsPublicKey,
-          node.credentials && undefined === undefined ? r.lease?.natsPublicKey : null,
-        );
+        assert.equal(r.lease?.natsPublicKey, fromSeed(new TextEncoder().encode(node.credentials!.seed)).getPublicKey());
       }
       assert.equal(v.lookups, 1, 'one lineage lookup for 50 messages of one lease');
 
