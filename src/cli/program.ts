@@ -8,6 +8,7 @@ import { registerInit } from './init.js';
 import { registerLease } from './lease.js';
 import { PACKAGE_ROOT } from './paths.js';
 import { registerServe } from './serve.js';
+import { registerWatch } from './watch.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
@@ -30,5 +31,6 @@ export function buildProgram(): Command {
   registerLease(program);
   registerDecode(program);
   registerAdmin(program);
+  registerWatch(program);
   return program;
 }

@@ -135,6 +135,12 @@ export class LineageVerifier {
     if (o.pools) this.pools = poolMap(o.pools);
   }
 
+  /** The pools' layouts, as given or as the registry names them. */
+  async layouts(): Promise<Record<string, LayoutJson>> {
+    const pools = this.pools ?? (await this.loadPools());
+    return Object.fromEntries([...pools].map(([name, p]) => [name, p.layout]));
+  }
+
   async check(msg: CheckedMessage): Promise<CheckResult> {
     let id: string | undefined;
     let msgId: string | undefined;
