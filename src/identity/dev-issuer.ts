@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Configuration } from 'oidc-provider';
 import { loadSigningKeys } from './dev-issuer-keys.js';
+import { devLoginHandler } from './dev-issuer-login.js';
 import { memoryStorage } from './dev-issuer-storage.js';
 import { isLoopbackHost } from './loopback.js';
 import { loadOidcProvider, type OidcProvider } from './oidc-provider-module.js';
@@ -23,6 +24,20 @@ export interface DevClient {
   claims?: Record<string, unknown>;
 }
 
+/**
+ * A browser client (the operator console) that signs in with authorization code + PKCE. The dev
+ * issuer has no login form: every sign-in through it is `accountId` at once, which is what makes
+ * sign-in one click in `snowgate dev`. Loopback only, like the issuer itself.
+ */
+export interface DevBrowserClient {
+  clientId: string;
+  redirectUris: string[];
+  /** The `sub` of every token this client gets. */
+  accountId: string;
+  /** Added to every token of this client, as for DevClient. */
+  claims?: Record<string, unknown>;
+}
+
 export interface DevIssuerOptions {
   /** A loopback address (default 127.0.0.1): the issuer speaks plain http. */
   host?: string;
@@ -31,6 +46,7 @@ export interface DevIssuerOptions {
   /** Where the private signing JWKS is kept (0600); without it keys live only as long as the process. */
   jwksFile?: string;
   clients: DevClient[];
+  browserClients?: DevBrowserClient[];
   /** Where oidc-provider's internal errors go (default console.error). */
   onError?: (error: Error) => void;
 }
@@ -43,8 +59,9 @@ export interface DevIssuer {
 
 /**
  * The development OIDC issuer of `snowgate dev`: a real oidc-provider that hands each client a
- * JWT access token for snowgate through the client_credentials grant, with `sub` = client id.
- * Nothing else is enabled: no interactive logins, introspection or revocation.
+ * JWT access token for snowgate through the client_credentials grant, with `sub` = client id,
+ * and signs browser clients in through authorization code + PKCE without asking anything.
+ * Nothing else is enabled: no login form, introspection or revocation.
  */
 export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer> {
   const host = opts.host ?? '127.0.0.1';
@@ -65,10 +82,11 @@ export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer>
   });
   const issuer = `http://${urlHost}:${(server.address() as AddressInfo).port}`;
 
-  const provider = new oidc.default(issuer, providerConfiguration(oidc, opts.clients, jwks));
+  const browserClients = opts.browserClients ?? [];
+  const provider = new oidc.default(issuer, providerConfiguration(oidc, opts.clients, browserClients, jwks));
   const onError = opts.onError ?? ((e: Error) => console.error('dev issuer:', e));
   provider.on('server_error', (_ctx, error) => onError(error));
-  server.on('request', provider.callback());
+  server.on('request', devLoginHandler(provider, browserClients, onError));
 
   return {
     issuer,
@@ -85,31 +103,51 @@ export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer>
 function providerConfiguration(
   { errors }: OidcProvider,
   clients: DevClient[],
+  browserClients: DevBrowserClient[],
   jwks: Configuration['jwks'],
 ): Configuration {
-  const claimsOf = new Map(clients.map((c) => [c.clientId, c.claims ?? {}]));
+  const claimsOf = new Map([...clients, ...browserClients].map((c) => [c.clientId, c.claims ?? {}]));
+  const accounts = new Set(browserClients.map((c) => c.accountId));
   return {
     adapter: memoryStorage(),
     jwks,
-    clients: clients.map((c) => ({
-      client_id: c.clientId,
-      client_secret: c.clientSecret,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-    })),
+    clients: [
+      ...clients.map((c) => ({
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      // Public clients: PKCE (S256, which oidc-provider requires of them) stands in for a secret.
+      ...browserClients.map((c) => ({
+        client_id: c.clientId,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: c.redirectUris,
+        token_endpoint_auth_method: 'none',
+      })),
+    ],
     // oidc-provider puts the client id in `sub` for client_credentials and spreads these claims
     // before its own, so a client's claims can add groups but never change sub, iss, aud or exp.
     extraTokenClaims: (_ctx, token) => (token.clientId === undefined ? undefined : claimsOf.get(token.clientId)),
-    ttl: { ClientCredentials: TOKEN_TTL_SECONDS },
-    // Machines, not browsers, call this issuer: no CORS, and errors as JSON rather than an HTML page.
+    ttl: {
+      ClientCredentials: TOKEN_TTL_SECONDS,
+      AccessToken: TOKEN_TTL_SECONDS,
+      IdToken: TOKEN_TTL_SECONDS,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: TOKEN_TTL_SECONDS,
+      Grant: TOKEN_TTL_SECONDS,
+    },
+    // Browsers only pass through its authorization endpoint; no script calls it: no CORS, and errors as JSON.
     clientBasedCORS: () => false,
     renderError: (ctx, out) => {
       ctx.type = 'json';
       ctx.body = out;
     },
-    findAccount: () => undefined,
+    findAccount: (_ctx, sub) => (accounts.has(sub) ? { accountId: sub, claims: () => ({ sub }) } : undefined),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

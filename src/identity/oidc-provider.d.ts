@@ -8,7 +8,7 @@ declare module 'oidc-provider' {
 
   export interface ClientMetadata {
     client_id: string;
-    client_secret: string;
+    client_secret?: string;
     grant_types: string[];
     response_types: string[];
     redirect_uris: string[];
@@ -65,12 +65,17 @@ declare module 'oidc-provider' {
     jwks?: { keys: JWK[] };
     clientBasedCORS?: (ctx: KoaContextWithOIDC, origin: string, client: Client) => boolean;
     renderError?: (ctx: KoaContextWithOIDC, out: Record<string, string>, error: Error) => void | Promise<void>;
-    findAccount?: (ctx: KoaContextWithOIDC, sub: string) => undefined;
+    findAccount?: (ctx: KoaContextWithOIDC, sub: string) => Account | undefined;
     extraTokenClaims?: (
       ctx: KoaContextWithOIDC,
       token: IssuedToken,
     ) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
-    ttl?: { ClientCredentials?: number };
+    ttl?: Partial<
+      Record<
+        'ClientCredentials' | 'AccessToken' | 'IdToken' | 'AuthorizationCode' | 'Interaction' | 'Session' | 'Grant',
+        number
+      >
+    >;
     features?: {
       devInteractions?: { enabled: boolean };
       clientCredentials?: { enabled: boolean };
@@ -89,9 +94,45 @@ declare module 'oidc-provider' {
     };
   }
 
+  export interface Account {
+    accountId: string;
+    claims(): Record<string, unknown>;
+  }
+
+  /** An authorization request waiting at /interaction/:uid for login and consent. */
+  export interface Interaction {
+    uid: string;
+    grantId?: string;
+    params: Record<string, unknown>;
+    prompt: {
+      name: string;
+      details: {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+    };
+  }
+
+  export class Grant {
+    constructor(init: { accountId: string; clientId: string });
+    addOIDCScope(scope: string): void;
+    addOIDCClaims(claims: string[]): void;
+    addResourceScope(resource: string, scope: string): void;
+    save(): Promise<string>;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
+    readonly Grant: typeof Grant & { find(id: string): Promise<Grant | undefined> };
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionFinished(
+      req: IncomingMessage,
+      res: ServerResponse,
+      result: { login?: { accountId: string }; consent?: { grantId: string } },
+      options?: { mergeWithLastSubmission?: boolean },
+    ): Promise<void>;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     on(event: 'server_error', listener: (ctx: KoaContextWithOIDC, error: Error) => void): this;
   }
