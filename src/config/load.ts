@@ -8,7 +8,7 @@ import { validateTemplate } from '../nats/permissions.js';
 import { DEFAULT_LAYOUT, layoutProblem, parseNodeRanges, nodeCount } from '../snowflake/layout.js';
 import { parseDuration } from './duration.js';
 import { ConfigSchema, type ConfigFile, type IssuerFile } from './schema.js';
-import type { Config, IssuerConfig, PoolConfig } from './types.js';
+import type { Config, ConsoleConfig, IssuerConfig, PoolConfig } from './types.js';
 
 /** A configuration that cannot be used. The message names the key; the CLI exits 2 with it. */
 export class ConfigError extends Error {}
@@ -221,6 +221,8 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     }
   }
 
+  const consoleConfig = resolveConsole(f, admin.issuer);
+
   const store = f.store ?? { kind: 'sqlite' as const, path: './data/snowgate.db' };
   return {
     server: { host: f.server?.host ?? '127.0.0.1', port: f.server?.port ?? 8080 },
@@ -248,6 +250,34 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
           },
         }
       : {}),
+    console: consoleConfig,
     log: { level: f.log?.level ?? 'info' },
+  };
+}
+
+function resolveConsole(f: ConfigFile, adminIssuer: string | undefined): ConsoleConfig {
+  const c = f.console;
+  const sessionTtlMs = duration(c?.sessionTtl, '8h', 'console.sessionTtl');
+  if (sessionTtlMs < 60_000) throw new ConfigError('console.sessionTtl: must be at least 1m');
+  if (c?.oidc === undefined) return { enabled: c?.enabled ?? true, sessionTtlMs };
+  // Sign-in hands the browser to admin.issuer and keeps only tokens that prove the admin role.
+  if (adminIssuer === undefined) throw new ConfigError('console.oidc: needs admin.issuer, the issuer to sign in with');
+  const { clientId, clientSecret, redirectUri, resource } = c.oidc;
+  if (redirectUri !== undefined) {
+    checkUrl(redirectUri, 'console.oidc.redirectUri');
+    if (!new URL(redirectUri).pathname.endsWith('/ui/auth/callback')) {
+      throw new ConfigError('console.oidc.redirectUri: must end in /ui/auth/callback');
+    }
+  }
+  return {
+    enabled: c.enabled ?? true,
+    sessionTtlMs,
+    oidc: {
+      clientId,
+      ...(clientSecret !== undefined ? { clientSecret } : {}),
+      ...(redirectUri !== undefined ? { redirectUri } : {}),
+      scope: c.oidc.scope ?? 'openid',
+      ...(resource !== undefined ? { resource } : {}),
+    },
   };
 }

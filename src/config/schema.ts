@@ -100,6 +100,26 @@ export const NatsSchema = Type.Object(
   strict,
 );
 
+export const ConsoleSchema = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    oidc: Type.Optional(
+      Type.Object(
+        {
+          clientId: Type.String({ minLength: 1 }),
+          clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+          redirectUri: Type.Optional(Type.String({ minLength: 1 })),
+          scope: Type.Optional(Type.String({ minLength: 1 })),
+          resource: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        strict,
+      ),
+    ),
+    sessionTtl: Type.Optional(Duration),
+  },
+  strict,
+);
+
 export const LogSchema = Type.Object(
   {
     level: Type.Optional(
@@ -118,6 +138,7 @@ export const ConfigSchema = Type.Object(
     issuers: Type.Optional(Type.Array(IssuerSchema)),
     admin: Type.Optional(AdminSchema),
     nats: Type.Optional(NatsSchema),
+    console: Type.Optional(ConsoleSchema),
     log: Type.Optional(LogSchema),
   },
   strict,

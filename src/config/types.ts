@@ -9,6 +9,7 @@ export interface Config {
   issuers: IssuerConfig[];
   admin: AdminConfig;
   nats?: NatsConfig;
+  console: ConsoleConfig;
   log: { level: string };
 }
 
@@ -59,4 +60,24 @@ export interface NatsConfig {
   servers: string[];
   signingKeyRotationMs: number;
   permissions: { publish: string[]; subscribe: string[] };
+}
+
+/** The operator console at /ui. */
+export interface ConsoleConfig {
+  enabled: boolean;
+  /** Sign-in through the admin issuer (authorization code + PKCE); absent: bootstrap token only. */
+  oidc?: ConsoleOidcConfig;
+  /** A session ends after this long, or when its token expires if that is sooner. */
+  sessionTtlMs: number;
+}
+
+export interface ConsoleOidcConfig {
+  clientId: string;
+  /** Absent: a public client, PKCE only. */
+  clientSecret?: string;
+  /** Absent: `/ui/auth/callback` on the scheme and host the browser used. */
+  redirectUri?: string;
+  scope: string;
+  /** An RFC 8707 resource indicator, for issuers that pick the access token's audience by it. */
+  resource?: string;
 }
