@@ -126,6 +126,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onEnded = nats.revoke;
     readiness.push(nats.ready);
   }
+  const adminIssuer = config.issuers.find((i) => i.name === config.admin.issuer);
   const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
   const app = await buildApp({
     registry,
@@ -142,6 +143,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     maxClockSkewMs: config.lease.maxClockSkewMs,
     issuerNames: config.issuers.map((i) => i.name),
     logger: log,
+    console: {
+      config: config.console,
+      ...(adminIssuer ? { adminIssuer: { name: adminIssuer.name, issuer: adminIssuer.issuer } } : {}),
+    },
   });
 
   const sweeper = setInterval(() => {

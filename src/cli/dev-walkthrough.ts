@@ -25,6 +25,7 @@ export function walkthrough(i: WalkthroughInput): string {
     '',
     'snowgate dev is up (Ctrl-C stops it)',
     `  registry  ${i.registry}   (API description: ${i.registry}/openapi.json)`,
+    `  console   ${i.registry}/ui/   (operator console: "Sign in with dev" is one click)`,
     `  issuer    ${i.issuer}   (dev OIDC issuer; clients dev-service and dev-admin)`,
     `  data      ${i.dataDir}`,
     i.nats

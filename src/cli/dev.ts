@@ -43,6 +43,15 @@ export function registerDev(program: Command): void {
             { clientId: 'dev-service', clientSecret: secrets.service },
             { clientId: 'dev-admin', clientSecret: secrets.admin, claims: { groups: ['snowgate-admins'] } },
           ],
+          // The console's one-click sign-in: whoever opens it on this machine is dev-admin.
+          browserClients: [
+            {
+              clientId: 'snowgate-console',
+              redirectUris: ['127.0.0.1', 'localhost'].map((h) => `http://${h}:${f.port}/ui/auth/callback`),
+              accountId: 'dev-admin',
+              claims: { groups: ['snowgate-admins'] },
+            },
+          ],
         });
         cleanup.push(() => issuer.close());
 

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { InvalidToken } from '../errors.js';
 import type { RateLimiter } from '../registry/rate-limit.js';
 import type { Registry } from '../registry/registry.js';
+import { consoleRoutes, type ConsoleDeps } from './console.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
 import { clientErrorHandler, errorHandler, problem, sendProblem } from './problem.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Issuer names a pin may name. */
   issuerNames: string[];
   logger?: FastifyBaseLogger;
+  /** The operator console at /ui/; absent or disabled: no /ui/ at all. */
+  console?: Omit<ConsoleDeps, 'auth'>;
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -90,5 +93,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes(deps));
   await app.register(leaseRoutes(deps));
   await app.register(adminRoutes(deps));
+  if (deps.console?.config.enabled) await app.register(consoleRoutes, { ...deps.console, auth: deps.auth });
   return app;
 }

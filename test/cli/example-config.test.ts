@@ -27,7 +27,11 @@ function keys(schema: unknown, into = new Set<string>()): Set<string> {
 
 describe('config/snowgate.example.yaml', () => {
   it('is a valid configuration', () => {
-    const config = loadConfig(EXAMPLE, { SNOWGATE_ADMIN_TOKEN: 'an-example-admin-token', PGPASSWORD: 'x' });
+    const config = loadConfig(EXAMPLE, {
+      SNOWGATE_ADMIN_TOKEN: 'an-example-admin-token',
+      PGPASSWORD: 'x',
+      SNOWGATE_CONSOLE_SECRET: 'y',
+    });
     assert.equal(config.pools[0]?.name, 'default');
     assert.ok(config.nats);
   });

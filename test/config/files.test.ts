@@ -131,7 +131,10 @@ describe('config: the shipped files', () => {
   const shipped = (name: string) => fileURLToPath(new URL(`../../../config/${name}`, import.meta.url));
 
   it('config/snowgate.example.yaml, the full reference, loads as written', () => {
-    const c = loadConfig(shipped('snowgate.example.yaml'), { SNOWGATE_ADMIN_TOKEN: 'a-long-enough-admin-token' });
+    const c = loadConfig(shipped('snowgate.example.yaml'), {
+      SNOWGATE_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      SNOWGATE_CONSOLE_SECRET: 'a-console-client-secret',
+    });
     assert.deepEqual(
       c.issuers.map((i) => i.name),
       ['corp', 'k8s', 'gha'],

@@ -7,28 +7,9 @@ import * as oidc from 'openid-client';
 import { Authenticator } from '../../src/identity/authenticator.js';
 import { DEV_AUDIENCE, DEV_RESOURCE, startDevIssuer, type DevIssuer } from '../../src/identity/dev-issuer.js';
 import { TokenVerifier } from '../../src/identity/verifier.js';
+import { browse } from './browse.js';
 
 const REDIRECT = 'http://127.0.0.1:9/ui/auth/callback';
-
-/** Follows redirects as a browser would, keeping cookies, until one leaves the issuer. */
-async function browse(start: URL, issuer: string): Promise<URL> {
-  const jar = new Map<string, string>();
-  let url = start;
-  for (let hop = 0; hop < 10; hop++) {
-    if (!url.href.startsWith(issuer)) return url;
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair = ''] = c.split(';');
-      const eq = pair.indexOf('=');
-      jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    const location = res.headers.get('location');
-    if (!location) throw new Error(`${url.href}: ${res.status} ${await res.text()}`);
-    url = new URL(location, url);
-  }
-  throw new Error('too many redirects');
-}
 
 describe('dev issuer: browser sign-in', () => {
   let dev: DevIssuer;
@@ -64,7 +45,7 @@ describe('dev issuer: browser sign-in', () => {
       state,
       ...extra,
     });
-    const back = await browse(url, dev.issuer);
+    const { url: back } = await browse(url, dev.issuer);
     return { back, verifier, state };
   }
 
