@@ -95,7 +95,7 @@ export function App() {
         <button
           type="button"
           onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
-          aria-label={`Switch to the ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          aria-label={`${theme === 'dark' ? 'Light' : 'Dark'} theme`}
         >
           {theme === 'dark' ? 'Light' : 'Dark'}
         </button>

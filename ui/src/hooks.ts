@@ -69,3 +69,22 @@ export function usePoll<T>(load: () => Promise<T | undefined>, everyMs: number, 
   }, deps);
   return { data, error, refresh: tick };
 }
+
+/**
+ * A filter form's submit: its named fields become the page's hash parameters. Fields are
+ * uncontrolled (defaultValue), so a poll that re-renders the page never undoes typing.
+ */
+export function filterSubmit(page: string, keep: Record<string, string | undefined> = {}) {
+  return (e: Event) => {
+    e.preventDefault();
+    const fields: Record<string, string> = {};
+    for (const [k, v] of new FormData(e.currentTarget as HTMLFormElement))
+      if (typeof v === 'string') fields[k] = v.trim();
+    location.hash = href(page, { ...keep, ...fields });
+  };
+}
+
+/** For a select in a filter form: choosing applies the filter at once. */
+export function submitForm(e: Event): void {
+  (e.currentTarget as HTMLSelectElement).form?.requestSubmit();
+}

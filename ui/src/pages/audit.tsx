@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, q, type AuditEntry } from '../api.js';
 import { auditPage, newestId, type AuditFilter, type AuditPage } from '../audit-pages.js';
 import { when } from '../format.js';
-import { href, type Route } from '../hooks.js';
+import { filterSubmit, href, type Route } from '../hooks.js';
 import { Problem } from '../parts/notice.js';
 
 const PAGE = 50;
@@ -48,44 +48,28 @@ export function AuditPage({ route }: { route: Route }) {
   };
   useEffect(first, [key]);
 
-  const setFilter = (k: string, v: string) => {
-    location.hash = href('audit', {
-      action: filter.action,
-      actor: filter.actor,
-      pool: filter.pool,
-      node: filter.node,
-      [k]: v,
-    });
-  };
   const pageNo = cursors.length;
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Audit log</h1>
-      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the audit log">
+      <form class="filters" onSubmit={filterSubmit('audit')} aria-label="Filter the audit log" key={key}>
         <label>
           Action starts with
-          <input
-            value={filter.action}
-            placeholder="lease."
-            onChange={(e) => setFilter('action', e.currentTarget.value.trim())}
-          />
+          <input name="action" defaultValue={filter.action} placeholder="lease." />
         </label>
         <label>
           Actor contains
-          <input value={filter.actor} onChange={(e) => setFilter('actor', e.currentTarget.value.trim())} />
+          <input name="actor" defaultValue={filter.actor} />
         </label>
         <label>
           Pool
-          <input value={filter.pool} onChange={(e) => setFilter('pool', e.currentTarget.value.trim())} />
+          <input name="pool" defaultValue={filter.pool} />
         </label>
         <label>
           Node
-          <input
-            value={filter.node ?? ''}
-            inputMode="numeric"
-            onChange={(e) => setFilter('node', e.currentTarget.value.trim())}
-          />
+          <input name="node" defaultValue={filter.node ?? ''} inputMode="numeric" />
         </label>
+        <button type="submit">Filter</button>
         <button type="button" onClick={first} disabled={busy}>
           Newest
         </button>

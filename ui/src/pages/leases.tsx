@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { call, enc, get, q, who, type Lease, type Pool } from '../api.js';
 import { fromNow, when } from '../format.js';
-import { href, usePoll, type Route } from '../hooks.js';
+import { filterSubmit, href, submitForm, usePoll, type Route } from '../hooks.js';
 import { useConfirm } from '../parts/confirm.js';
 import { Done, Problem } from '../parts/notice.js';
 
@@ -30,10 +30,6 @@ export function LeasesPage({ route }: { route: Route }) {
     POLL_MS,
     [path],
   );
-
-  const setFilter = (key: string, value: string) => {
-    location.hash = href('leases', { ...filters, [key]: value });
-  };
 
   const revoke = (l: Lease) =>
     confirm({
@@ -97,13 +93,13 @@ export function LeasesPage({ route }: { route: Route }) {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title">Leases</h1>
-      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter leases">
+      <form class="filters" onSubmit={filterSubmit('leases')} aria-label="Filter leases" key={JSON.stringify(filters)}>
         <label>
           Pool
-          <select value={filters.pool} onChange={(e) => setFilter('pool', e.currentTarget.value)}>
+          <select name="pool" onChange={submitForm}>
             <option value="">any</option>
             {(pools.data ?? []).map((p) => (
-              <option key={p.name} value={p.name}>
+              <option key={p.name} value={p.name} selected={p.name === filters.pool}>
                 {p.name}
               </option>
             ))}
@@ -111,20 +107,27 @@ export function LeasesPage({ route }: { route: Route }) {
         </label>
         <label>
           Issuer
-          <input value={filters.issuer} onChange={(e) => setFilter('issuer', e.currentTarget.value.trim())} />
+          <input name="issuer" defaultValue={filters.issuer} />
         </label>
         <label>
           Subject
-          <input value={filters.subject} onChange={(e) => setFilter('subject', e.currentTarget.value)} />
+          <input name="subject" defaultValue={filters.subject} />
         </label>
         <label>
           State
-          <select value={filters.state} onChange={(e) => setFilter('state', e.currentTarget.value)}>
-            <option value="active">active</option>
-            <option value="ended">ended</option>
-            <option value="">any</option>
+          <select name="state" onChange={submitForm}>
+            {[
+              ['active', 'active'],
+              ['ended', 'ended'],
+              ['', 'any'],
+            ].map(([value, text]) => (
+              <option key={value} value={value} selected={value === filters.state}>
+                {text}
+              </option>
+            ))}
           </select>
         </label>
+        <button type="submit">Filter</button>
       </form>
       <Done text={done} />
       <Problem error={leases.error} />
@@ -172,9 +175,9 @@ export function LeasesPage({ route }: { route: Route }) {
                     <button
                       type="button"
                       onClick={() => void revokeAll(l).catch((e: unknown) => setDone(String(e)))}
-                      aria-label={`Revoke every lease of ${who(l.principal)}`}
+                      aria-label={`Revoke all leases of ${who(l.principal)}`}
                     >
-                      All of principal
+                      Revoke all
                     </button>
                   </>
                 )}

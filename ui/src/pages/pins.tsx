@@ -143,15 +143,11 @@ function PinRow({ pin, remove, saved }: { pin: Pin; remove: (p: Pin) => void; sa
       </td>
       <td class="row-actions">
         {!editing && (
-          <button
-            type="button"
-            onClick={() => setEditing(true)}
-            aria-label={`Edit the note of ${pin.pool}/${pin.node}`}
-          >
+          <button type="button" onClick={() => setEditing(true)} aria-label={`Edit note of ${pin.pool}/${pin.node}`}>
             Edit note
           </button>
         )}
-        <button type="button" onClick={() => remove(pin)} aria-label={`Delete the pin of ${pin.pool}/${pin.node}`}>
+        <button type="button" onClick={() => remove(pin)} aria-label={`Delete pin of ${pin.pool}/${pin.node}`}>
           Delete
         </button>
       </td>

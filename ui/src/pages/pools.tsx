@@ -89,7 +89,8 @@ function PoolView({ pool, route, theme }: { pool: Pool; route: Route; theme: str
   };
   const [free, leased, pinned, waiting] = model.counts;
   const spark = history.get(pool.name) ?? [];
-  const pct = pool.nodes.total ? Math.round(((pool.nodes.leased + pool.nodes.pinned) / pool.nodes.total) * 100) : 0;
+  const used = pool.nodes.total ? ((pool.nodes.leased + pool.nodes.pinned) / pool.nodes.total) * 100 : 0;
+  const pct = used > 0 && used < 10 ? used.toFixed(1) : Math.round(used);
   return (
     <div class="pool">
       <dl class="counts">

@@ -17,7 +17,7 @@ export interface GridProps {
 }
 
 const VARS = ['--cell-free', '--cell-leased', '--cell-pinned', '--cell-waiting'] as const;
-const MAX_SIDE = 640;
+const MAX_SIDE = 512;
 
 export function Grid({ states, nodeBits, selected, onSelect, describe, label, theme }: GridProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -25,7 +25,7 @@ export function Grid({ states, nodeBits, selected, onSelect, describe, label, th
   const size = states.length;
   const columns = gridColumns(nodeBits);
   const rows = Math.ceil(size / columns);
-  const cell = Math.max(2, Math.min(20, Math.floor(MAX_SIDE / columns)));
+  const cell = Math.max(2, Math.min(16, Math.floor(MAX_SIDE / columns)));
   const gap = cell >= 6 ? 1 : 0;
 
   useLayoutEffect(() => {
