@@ -127,6 +127,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     readiness.push(nats.ready);
   }
   const adminIssuer = config.issuers.find((i) => i.name === config.admin.issuer);
+  const metrics = new Metrics(() => registry.occupancy());
+  metrics.watchReadiness(readiness);
   const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
   const app = await buildApp({
     registry,
@@ -138,7 +140,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       config.lease.acquireBurst,
       opts.clock ?? systemClock,
     ),
-    metrics: new Metrics(() => registry.occupancy()),
+    metrics,
     ttlMs: config.lease.ttlMs,
     maxClockSkewMs: config.lease.maxClockSkewMs,
     issuerNames: config.issuers.map((i) => i.name),

@@ -1,6 +1,7 @@
 /** The registry's Prometheus metrics, on a registry of their own so several apps can share a process. */
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { PoolOccupancy } from '../registry/registry.js';
+import type { ReadinessCheck } from './ports.js';
 
 export class Metrics {
   readonly registry = new PromRegistry();
@@ -37,6 +38,27 @@ export class Metrics {
           this.set({ pool: o.pool.name, state: 'pinned' }, o.pinned);
           this.set({ pool: o.pool.name, state: 'free' }, o.free);
         }
+      },
+    });
+  }
+
+  /** Each readiness check as 1 (passes) or 0, at scrape time: what an alert on NATS or the store reads. */
+  watchReadiness(checks: readonly ReadinessCheck[]): void {
+    new Gauge({
+      name: 'snowgate_ready',
+      help: 'Whether each readiness check (store, nats) passes: 1, or fails: 0',
+      labelNames: ['check'] as const,
+      registers: [this.registry],
+      async collect() {
+        await Promise.all(
+          checks.map(async (c) => {
+            const ok = await c.check().then(
+              () => 1,
+              () => 0,
+            );
+            this.set({ check: c.name }, ok);
+          }),
+        );
       },
     });
   }
