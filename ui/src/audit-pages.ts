@@ -5,7 +5,7 @@
  * action and actor as the windows come in. Ids only grow; a gap (a rolled-back insert) costs
  * nothing but a shorter window.
  */
-import type { AuditEntry } from './api.js';
+import type { AuditEntry } from './types.js';
 
 export type ReadAudit = (after: number, limit: number) => Promise<AuditEntry[]>;
 
