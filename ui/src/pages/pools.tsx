@@ -103,7 +103,7 @@ function PoolView({ pool, route, theme }: { pool: Pool; route: Route; theme: str
           <dd>{pool.nodes.leased}</dd>
         </div>
         <div>
-          <dt>pinned, not leased</dt>
+          <dt>pinned</dt>
           <dd>{pool.nodes.pinned}</dd>
         </div>
         <div>
