@@ -42,9 +42,7 @@ export class ConsoleSignIn {
       });
     })().catch((e: unknown) => {
       this.#config = undefined;
-      const err = new Unavailable(`the admin issuer ${this.issuer} cannot be reached: ${(e as Error).message}`);
-      err.retryAfterSeconds = 5;
-      throw err;
+      throw unreachable(this.issuer, e);
     });
     return this.#config;
   }
@@ -84,7 +82,7 @@ export class ConsoleSignIn {
   }
 
   /** GET /ui/auth/callback: the code for an access token (the caller checks its role). */
-  async finish(req: FastifyRequest, reply: FastifyReply): Promise<{ accessToken: string; expiresIn?: number }> {
+  async finish(req: FastifyRequest, reply: FastifyReply): Promise<string> {
     const txn = readTransaction(req.cookies[TXN_COOKIE]);
     void reply.clearCookie(TXN_COOKIE, { path: TXN_PATH });
     const query = req.query as Record<string, unknown>;
@@ -112,13 +110,18 @@ export class ConsoleSignIn {
           `the issuer refused the sign-in (${e.error}${e.error_description ? `: ${e.error_description}` : ''})`,
         );
       }
+      // fetch's own failure: the issuer is down or unreachable, which a retry may cure.
+      if (e instanceof TypeError) throw unreachable(this.issuer, e);
       throw new InvalidRequest(`sign-in failed: ${(e as Error).message}`);
     }
-    return {
-      accessToken: tokens.access_token,
-      ...(tokens.expires_in !== undefined ? { expiresIn: tokens.expires_in } : {}),
-    };
+    return tokens.access_token;
   }
+}
+
+function unreachable(issuer: string, e: unknown): Unavailable {
+  const err = new Unavailable(`the admin issuer ${issuer} cannot be reached: ${(e as Error).message}`);
+  err.retryAfterSeconds = 5;
+  return err;
 }
 
 function readTransaction(raw: string | undefined): Transaction | undefined {

@@ -162,7 +162,7 @@ async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Promise<v
     ui.get('/ui/auth/callback', { schema: hide }, async (req, reply) => {
       if (!signIn) throw new NotFound('sign-in through an issuer is not configured (console.oidc)');
       try {
-        const { accessToken } = await signIn.finish(req, reply);
+        const accessToken = await signIn.finish(req, reply);
         await auth.admin(`Bearer ${accessToken}`);
         setSession(req, reply, accessToken, sessionSeconds(accessToken, config.sessionTtlMs));
       } catch (e) {

@@ -210,3 +210,37 @@ describe('the console over HTTP', () => {
     assert.match(cookiesOf(res).get('snowgate_session') ?? '', /Expires=Thu, 01 Jan 1970/);
   });
 });
+
+describe('the console when the admin issuer is down', () => {
+  it('answers sign-in with 503 and Retry-After, and the token sign-in still works', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'snowgate-console-down-'));
+    const port = await freePort();
+    const reg = await startServer(
+      resolveConfig({
+        server: { host: '127.0.0.1', port },
+        store: { kind: 'sqlite', path: path.join(dir, 'db.sqlite') },
+        pools: [{ name: 'default', epoch: '2024-01-01T00:00:00Z' }],
+        // Nothing listens there.
+        issuers: [{ name: 'gone', issuer: `http://127.0.0.1:${await freePort()}`, audience: ['snowgate'] }],
+        admin: { bootstrapToken: ADMIN_TOKEN, issuer: 'gone' },
+        console: { oidc: { clientId: 'snowgate-console' } },
+        log: { level: 'silent' },
+      }),
+    );
+    try {
+      const res = await fetch(`${reg.url}/ui/auth/login`, { redirect: 'manual' });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '5');
+      assert.equal(((await res.json()) as { code: string }).code, 'unavailable');
+      const token = await fetch(`${reg.url}/ui/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: ADMIN_TOKEN }),
+      });
+      assert.equal(token.status, 200);
+    } finally {
+      await reg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
