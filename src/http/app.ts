@@ -90,9 +90,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
+  // Before the routes: its hook turns a console session into a bearer token before any route authenticates.
+  if (deps.console?.config.enabled) await app.register(consoleRoutes, { ...deps.console, auth: deps.auth });
   await app.register(opsRoutes(deps));
   await app.register(leaseRoutes(deps));
   await app.register(adminRoutes(deps));
-  if (deps.console?.config.enabled) await app.register(consoleRoutes, { ...deps.console, auth: deps.auth });
   return app;
 }
