@@ -13,6 +13,7 @@ export function when(iso: string | null | undefined): string {
 export function fromNow(iso: string, nowMs = Date.now()): string {
   const s = Math.round((Date.parse(iso) - nowMs) / 1000);
   const abs = Math.abs(s);
+  if (abs < 2) return 'now';
   const text = abs < 90 ? `${abs}s` : abs < 5400 ? `${Math.round(abs / 60)}m` : `${Math.round(abs / 3600)}h`;
   return s >= 0 ? `in ${text}` : `${text} ago`;
 }

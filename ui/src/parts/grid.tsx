@@ -37,14 +37,25 @@ export function Grid({ states, nodeBits, selected, onSelect, describe, label, th
     c.height = rows * cell * dpr;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const style = getComputedStyle(c);
-    ctx.clearRect(0, 0, columns * cell, rows * cell);
-    VARS.forEach((v, state) => {
-      ctx.fillStyle = style.getPropertyValue(v).trim() || '#888';
+    const colour = (v: string) => style.getPropertyValue(v).trim() || '#888';
+    const width = columns * cell;
+    const height = rows * cell;
+    // Free is the background: drawing costs what is leased or pinned, not the pool's size.
+    ctx.clearRect(0, 0, width, height);
+    ctx.fillStyle = colour(VARS[0]);
+    ctx.fillRect(0, 0, width, Math.floor(size / columns) * cell);
+    if (size % columns) ctx.fillRect(0, Math.floor(size / columns) * cell, (size % columns) * cell, cell);
+    if (gap) {
+      for (let x = cell - gap; x < width; x += cell) ctx.clearRect(x, 0, gap, height);
+      for (let y = cell - gap; y < height; y += cell) ctx.clearRect(0, y, width, gap);
+    }
+    for (let state = 1; state < VARS.length; state++) {
+      ctx.fillStyle = colour(VARS[state]!);
       for (let n = 0; n < size; n++) {
         if (states[n] !== state) continue;
         ctx.fillRect((n % columns) * cell, Math.floor(n / columns) * cell, cell - gap, cell - gap);
       }
-    });
+    }
     if (selected !== undefined && selected < size) {
       ctx.strokeStyle = style.getPropertyValue('--cell-selected').trim() || '#000';
       ctx.lineWidth = 2;
