@@ -16,6 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY ui ./ui
 COPY config ./config
 RUN npm run build \
     && npm prune --omit=dev --no-audit --no-fund
@@ -34,6 +35,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 COPY --from=build /app/config ./config
 USER snowgate:snowgate
 # SQLite state (store.path: /var/lib/snowgate/data/snowgate.db). NATS keys from `snowgate init`
