@@ -33,7 +33,7 @@ describe('a node cut off from its registry', () => {
       registry: registry.url,
       token: () => issuer.token('svc-fence'),
       instance: 'fence-1',
-      requestTimeoutMs: 500,
+      requestTimeoutMs: 2_000, // short, so retries go on while the registry is stopped; not so short a loaded machine trips it
     });
     const fenced: number[] = [];
     node.on('fenced', () => fenced.push(Date.now()));
