@@ -5,6 +5,7 @@
  * against it once per variant, so the bench never times credentials a server would refuse.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +15,8 @@ import { SERVER_CONF_FILE } from '../src/nats/keys.js';
 export interface NatsServer {
   url: string;
   version: string;
+  /** What the server logged so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -32,8 +35,11 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `nats-server -c DIR/nats-server.conf` and resolves once it accepts connections. */
-export async function startNatsServer(dir: string, timeoutMs = 10_000): Promise<NatsServer> {
+/**
+ * Starts `nats-server -c DIR/nats-server.conf` and resolves once it accepts connections; with
+ * `maxPayload`, from a config that includes that one and sets `max_payload`.
+ */
+export async function startNatsServer(dir: string, timeoutMs = 10_000, maxPayload?: number): Promise<NatsServer> {
   let version: string;
   try {
     version = execFileSync('nats-server', ['--version'], { encoding: 'utf8' }).trim();
@@ -41,7 +47,12 @@ export async function startNatsServer(dir: string, timeoutMs = 10_000): Promise<
     throw new Error(`the bench needs nats-server on PATH (Debian: apt-get install nats-server): ${String(e)}`);
   }
   const port = await freePort();
-  const args = ['-c', path.join(dir, SERVER_CONF_FILE), '-a', '127.0.0.1', '-p', String(port)];
+  let conf = path.join(dir, SERVER_CONF_FILE);
+  if (maxPayload !== undefined) {
+    conf = path.join(dir, 'bench-server.conf');
+    writeFileSync(conf, `include "${SERVER_CONF_FILE}"\nmax_payload: ${maxPayload}\n`);
+  }
+  const args = ['-c', conf, '-a', '127.0.0.1', '-p', String(port)];
   const child = spawn('nats-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let failed: Error | undefined;
@@ -69,7 +80,7 @@ export async function startNatsServer(dir: string, timeoutMs = 10_000): Promise<
     }
     await sleep(20);
   }
-  return { url: `nats://127.0.0.1:${port}`, version, stop };
+  return { url: `nats://127.0.0.1:${port}`, version, output: () => out, stop };
 }
 
 /** Throws unless the server accepts these creds (signature, account and expiry all checked). */

@@ -12,6 +12,7 @@ import { withNativeCredentials, withoutCredentials, withStockSigner } from './gr
 import { measure, measureInterleaved, type MeasureOptions, type Operation, type Rate } from './measure.js';
 import { checkCreds } from './nats-server.js';
 import { machineFacts, percent, perSecond, rateRow, table } from './report.js';
+import { revocationBench } from './revocations.js';
 import { setUp, type Bench } from './setup.js';
 import { signingRates } from './signing.js';
 
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
         ` (native is ${(jwts.native.perSecond / jwts.stock.perSecond).toFixed(0)}x)`,
     );
     console.log(`with credentials / without = ${percent(native.perSecond / without.perSecond)} (target ≥ 50%)`);
+
+    await revocationBench(root, cleanup, FAST, SLICES);
   } finally {
     await cleanup.run();
   }

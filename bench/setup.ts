@@ -63,6 +63,7 @@ export async function setUp(root: string, cleanup: Cleanup): Promise<Bench> {
     servers: [nats.url],
     // No scheduled rotation or housekeeping tick mid-run: every variant signs with one key.
     signingKeyRotationMs: 0,
+    credentialTtlMs: LEASE.ttlMs,
     permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
   };
   const authority = new NatsAuthority({

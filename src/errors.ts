@@ -15,6 +15,7 @@ export type ProblemCode =
   | 'payload_too_large'
   | 'rate_limited'
   | 'pool_exhausted'
+  | 'revocations_full'
   | 'unavailable'
   | 'internal';
 
@@ -88,6 +89,18 @@ export class RateLimited extends SnowgateError {
 }
 export class PoolExhausted extends SnowgateError {
   readonly code = 'pool_exhausted';
+  readonly status = 503;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+/**
+ * Granting now could leave a later revocation unpushable: the NATS account JWT is near the servers'
+ * `max_payload`. Retry-After says when revocations age out.
+ */
+export class RevocationsFull extends SnowgateError {
+  readonly code = 'revocations_full';
   readonly status = 503;
   constructor(message: string, retryAfterSeconds: number) {
     super(message);

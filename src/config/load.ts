@@ -13,6 +13,19 @@ import type { Config, ConsoleConfig, IssuerConfig, PoolConfig } from './types.js
 /** A configuration that cannot be used. The message names the key; the CLI exits 2 with it. */
 export class ConfigError extends Error {}
 
+/** `nats.credentialTtl`: the lease's length by default; shorter JWTs are renewed with the lease. */
+function credentialTtl(v: string | undefined, ttlMs: number, maxClockSkewMs: number): number {
+  if (v === undefined) return ttlMs;
+  const ms = duration(v, v, 'nats.credentialTtl');
+  if (ms > ttlMs)
+    throw new ConfigError('nats.credentialTtl: must be at most lease.ttl (a JWT never outlives its lease)');
+  // Renewed at half its life: that half must leave room for the clock skew and a retry.
+  if (ms < Math.max(2000, 4 * maxClockSkewMs)) {
+    throw new ConfigError('nats.credentialTtl: must be at least 2s and 4 × lease.maxClockSkew');
+  }
+  return ms;
+}
+
 /** Reads, expands, validates and resolves a YAML or JSON configuration file. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
@@ -243,6 +256,7 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
             dir: path.resolve(f.nats.dir),
             servers: f.nats.servers,
             signingKeyRotationMs: duration(f.nats.signingKeyRotation, '24h', 'nats.signingKeyRotation'),
+            credentialTtlMs: credentialTtl(f.nats.credentialTtl, ttlMs, maxClockSkewMs),
             permissions: {
               publish: f.nats.permissions?.publish ?? ['ids.{pool}.{node}.>'],
               subscribe: f.nats.permissions?.subscribe ?? ['ids.{pool}.>', '_INBOX.>'],

@@ -87,6 +87,7 @@ export const NatsSchema = Type.Object(
     dir: Type.String({ minLength: 1 }),
     servers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
     signingKeyRotation: Type.Optional(Duration),
+    credentialTtl: Type.Optional(Duration),
     permissions: Type.Optional(
       Type.Object(
         {

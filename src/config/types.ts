@@ -59,6 +59,8 @@ export interface NatsConfig {
   dir: string;
   servers: string[];
   signingKeyRotationMs: number;
+  /** User JWTs end this long after issue at the latest (renewed with the lease); at most lease.ttl. */
+  credentialTtlMs: number;
   permissions: { publish: string[]; subscribe: string[] };
 }
 

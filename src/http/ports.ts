@@ -29,6 +29,13 @@ export interface CredentialsPort {
   /** A fresh user key pair, for a client that sent no `natsPublicKey`. */
   newUser(): { publicKey: string; seed: string };
   issue(lease: Lease, seed?: string): IssuedCredentials;
+  /**
+   * Admits one grant against the revocation budget (throws RevocationsFull, 503); the slot says
+   * whether it was granted.
+   */
+  admit(): { granted(): void; abandoned(): void };
+  /** Whether the servers confirmed the revocation of these ended leases' users; undefined when none was revoked. */
+  revocationStatus(leases: Lease[]): 'revoked' | 'pending' | undefined;
   keys(): SigningKeysJson;
   rotate(actor: Actor): Promise<SigningKeysJson>;
 }

@@ -18,6 +18,7 @@ const TITLES: Record<ProblemCode, string> = {
   payload_too_large: 'Payload too large',
   rate_limited: 'Rate limited',
   pool_exhausted: 'Pool exhausted',
+  revocations_full: 'Revocations full',
   unavailable: 'Unavailable',
   internal: 'Internal error',
 };
@@ -55,7 +56,9 @@ export function sendProblem(reply: FastifyReply, p: Problem, retryAfterSeconds?:
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof SnowgateError) {
-    if (err.status >= 500 && err.code !== 'pool_exhausted') req.log.warn({ err }, 'request failed');
+    // Load shedding (a full pool, a full revocation budget) is the system working: not a warning.
+    if (err.status >= 500 && err.code !== 'pool_exhausted' && err.code !== 'revocations_full')
+      req.log.warn({ err }, 'request failed');
     return sendProblem(
       reply,
       { ...problem(err.code, err.status, err.message), ...err.extensions() },

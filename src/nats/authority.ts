@@ -23,18 +23,19 @@
 import type { Account } from '@nats-io/jwt';
 import { systemClock, type Clock } from '../clock.js';
 import { Unavailable } from '../errors.js';
-import { buildAccountJwt, pruneRevocations } from './account.js';
+import { buildAccountJwt } from './account.js';
 import { readClaims } from './jwt-encode.js';
 import type { NatsKeys } from './keys.js';
-import { decodePublicKey } from './nkey.js';
 import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } from './publisher.js';
+import { Revoker, type RevocationStatus } from './revoker.js';
 import { createSigner, type NativeSigner } from './signer.js';
 import { addPendingKey, keysView, promotePendingKey, type Keys, type Rotation } from './signing-keys.js';
+import { SigningKeyBook } from './signing-key-book.js';
 import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
-import type { NatsState, NatsStateStore, SigningKeyState } from './state.js';
+import type { NatsState, NatsStateStore } from './state.js';
 import { issueUserJwt, type IssueUserJwtOptions } from './user-jwt.js';
 
-export type { Keys, Rotation };
+export type { Keys, Rotation, RevocationStatus };
 
 export interface NatsAuthorityOptions {
   keys: NatsKeys;
@@ -44,6 +45,11 @@ export interface NatsAuthorityOptions {
   signingKeyRotationMs: number;
   /** Longest a user JWT may live: the longest lease plus the clock skew allowed. */
   maxJwtTtlMs: number;
+  /**
+   * User JWTs end this long after issue at the latest, before their lease (`nats.credentialTtl`):
+   * renewed with it, so a revocation need only outlive this. Undefined: the lease's end.
+   */
+  credentialTtlMs?: number;
   /** How late another replica may notice a rotation (a few tick intervals). */
   syncGraceMs?: number;
   /** How long revoke() and rotate() wait for the servers to accept the account update. */
@@ -83,10 +89,10 @@ export class NatsAuthority {
   readonly #operator: NativeSigner;
   readonly #publisher: AccountPublisher;
   readonly #keeper: StateKeeper;
+  /** Revocations: their status, the budget's room, what updates cost (revoker.ts). */
+  readonly revocations: Revoker;
   #jwtCache: { version: number; jwt: string } | undefined;
-  readonly #signers = new Map<string, NativeSigner>();
-  /** Latest `exp` (ms) this process signed per key; merged into the state on each save. */
-  readonly #lastExpires = new Map<string, number>();
+  readonly #book = new SigningKeyBook();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #closed = false;
@@ -102,8 +108,11 @@ export class NatsAuthority {
       store: options.store,
       account: options.keys.account.publicKey,
       clock: this.#o.clock,
-      onAdopt: (s) => this.#forgetRetired(s),
-      prepare: (draft) => this.#mergeExpiries(draft),
+      onAdopt: (s) => {
+        this.#book.forgetRetired(s);
+        this.revocations.adopt(s);
+      },
+      prepare: (draft) => this.#book.merge(draft),
     });
     this.#publisher = new AccountPublisher({
       servers: options.servers,
@@ -111,11 +120,21 @@ export class NatsAuthority {
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
       ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      onServerInfo: (info) => this.revocations.serverInfo(info),
       // After each push and on reconnect: whatever another replica saved since.
       refresh: async () => {
         await this.#keeper.sync();
         return this.#keeper.loaded ? this.#current() : undefined;
       },
+    });
+    this.revocations = new Revoker({
+      keeper: this.#keeper,
+      publisher: this.#publisher,
+      clock: this.#o.clock,
+      jwtTtlMs: this.#jwtTtlMs(),
+      current: () => this.#current(),
+      baseBytes: (signingKeys) => this.#accountJwt(signingKeys, {}, 0).length,
+      ...(options.onError ? { onError: options.onError } : {}),
     });
   }
 
@@ -130,10 +149,11 @@ export class NatsAuthority {
         accountIat: Math.floor(now / 1000),
       };
     });
+    await this.revocations.start();
     const horizon = this.#o.clock.now() + this.#o.maxJwtTtlMs;
     // Signatures made before a restart are forgotten; none outlives the horizon. (Pending keys never signed.)
     for (const k of this.#keeper.state.signingKeys) {
-      if (k.state !== 'pending') this.#noteExpiry(k.publicKey, horizon);
+      if (k.state !== 'pending') this.#book.noteExpiry(k.publicKey, horizon);
     }
     this.#publisher.start();
     this.#pushInBackground();
@@ -174,10 +194,10 @@ export class NatsAuthority {
   issue(req: IssueRequest): SignedUserJwt {
     const now = this.#o.clock.now();
     const active = activeKey(this.#keeper.state);
-    const until = Math.min(req.expiresAtMs, now + this.#o.maxJwtTtlMs);
+    const until = Math.min(req.expiresAtMs, now + this.#jwtTtlMs());
     const jwt = issueUserJwt({
       account: this.#o.keys.account.publicKey,
-      signingKey: this.#signer(active),
+      signingKey: this.#book.signer(active),
       userPublicKey: req.userPublicKey,
       name: req.name,
       expiresAtMs: until,
@@ -187,27 +207,19 @@ export class NatsAuthority {
       nowMs: now,
     });
     const expiresAtMs = Math.floor(until / 1000) * 1000;
-    this.#noteExpiry(active.publicKey, expiresAtMs);
+    this.#book.noteExpiry(active.publicKey, expiresAtMs);
     return { jwt, expiresAtMs };
   }
 
   /**
-   * Revokes every JWT issued so far to these users; resolves once the servers accepted it
-   * (NatsUnavailable after `pushTimeoutMs`: the revocation is saved and pushed later).
-   * `onlyMissing` leaves users already revoked alone: catching up after a restart then changes
-   * nothing (no new account JWT to push) when every revocation was saved.
+   * Revokes every JWT issued so far to these users (revoker.ts): queued at once, saved and pushed
+   * with the other ends of a short window; waits up to `waitMs` for the servers to confirm.
    */
-  async revoke(userPublicKeys: string[], opts: { onlyMissing?: boolean } = {}): Promise<void> {
-    if (userPublicKeys.length === 0) return;
-    for (const k of userPublicKeys) decodePublicKey(k, 'user');
-    await this.#keeper.mutate((s, now) => {
-      const second = Math.floor(now / 1000);
-      for (const k of userPublicKeys) {
-        if (opts.onlyMissing && s.revocations[k] !== undefined) continue;
-        s.revocations[k] = Math.max(s.revocations[k] ?? 0, second);
-      }
-    });
-    await this.synced();
+  revoke(
+    userPublicKeys: readonly string[],
+    opts: { onlyMissing?: boolean; waitMs?: number } = {},
+  ): Promise<RevocationStatus> {
+    return this.revocations.revoke(userPublicKeys, opts);
   }
 
   /**
@@ -251,7 +263,7 @@ export class NatsAuthority {
       const saved: { rotation?: Rotation } = {};
       await this.#keeper.mutate((s, now) => {
         s.signingKeys = s.signingKeys.filter((k) => k.state !== 'retiring' || (k.retireAt ?? 0) > now);
-        s.revocations = pruneRevocations(s.revocations, now, this.#o.maxJwtTtlMs);
+        this.revocations.prune(s, now);
         // Another replica's rotation, or one from before a restart, that the servers now hold.
         this.#promoteIn(s, now);
         const every = this.#o.signingKeyRotationMs;
@@ -281,6 +293,7 @@ export class NatsAuthority {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.revocations.close();
     await this.#publisher.close();
     await this.#promoting;
   }
@@ -332,49 +345,34 @@ export class NatsAuthority {
     this.#publisher.publish(this.#current()).catch(() => undefined);
   }
 
-  #mergeExpiries(s: NatsState): void {
-    for (const k of s.signingKeys) {
-      const mine = this.#lastExpires.get(k.publicKey) ?? 0;
-      if (mine > (k.lastExpiresAt ?? 0)) k.lastExpiresAt = mine;
-      if (k.state === 'retiring' && (k.retireAt ?? 0) < (k.lastExpiresAt ?? 0)) k.retireAt = k.lastExpiresAt;
-    }
-  }
-
-  /** Retired keys never sign again: forget them. */
-  #forgetRetired(s: NatsState): void {
-    for (const map of [this.#signers, this.#lastExpires]) {
-      for (const pk of map.keys()) if (!s.signingKeys.some((k) => k.publicKey === pk)) map.delete(pk);
-    }
-  }
-
   /** The account JWT of the current state: the same bytes on every replica for a version. */
   #current(): { jwt: string; seq: number } {
     const version = this.#keeper.version;
     if (this.#jwtCache?.version !== version) {
       const s = this.#keeper.state;
-      const jwt = buildAccountJwt({
-        operator: this.#operator,
-        accountPublicKey: this.#o.keys.account.publicKey,
-        name: this.#o.keys.account.name,
-        signingKeys: s.signingKeys.map((k) => k.publicKey),
-        revocations: s.revocations,
-        iatSeconds: s.accountIat,
-      });
+      const jwt = this.#accountJwt(
+        s.signingKeys.map((k) => k.publicKey),
+        s.revocations,
+        s.accountIat,
+      );
       this.#jwtCache = { version, jwt };
     }
     return { jwt: this.#jwtCache.jwt, seq: version };
   }
 
-  #signer(k: SigningKeyState): NativeSigner {
-    let signer = this.#signers.get(k.publicKey);
-    if (!signer) {
-      signer = createSigner(k.seed);
-      this.#signers.set(k.publicKey, signer);
-    }
-    return signer;
+  #accountJwt(signingKeys: readonly string[], revocations: Record<string, number>, iatSeconds: number): string {
+    return buildAccountJwt({
+      operator: this.#operator,
+      accountPublicKey: this.#o.keys.account.publicKey,
+      name: this.#o.keys.account.name,
+      signingKeys,
+      revocations,
+      iatSeconds,
+    });
   }
 
-  #noteExpiry(publicKey: string, expiresAtMs: number): void {
-    if (expiresAtMs > (this.#lastExpires.get(publicKey) ?? 0)) this.#lastExpires.set(publicKey, expiresAtMs);
+  /** The longest a JWT this process signs lives: the lease's, or nats.credentialTtl when shorter. */
+  #jwtTtlMs(): number {
+    return Math.min(this.#o.maxJwtTtlMs, this.#o.credentialTtlMs ?? Infinity);
   }
 }

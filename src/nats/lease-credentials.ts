@@ -5,8 +5,9 @@
 import type { NatsConfig } from '../config/types.js';
 import type { CredentialsPort, IssuedCredentials, SigningKeysJson } from '../http/ports.js';
 import type { Actor, Lease } from '../registry/types.js';
-import type { NatsAuthority, Rotation } from './authority.js';
+import type { NatsAuthority, RevocationStatus, Rotation } from './authority.js';
 import { expandPermissions } from './permissions.js';
+import type { GrantGate, GrantSlot } from './revocation-budget.js';
 import { formatCreds, newUserCreds } from './user-jwt.js';
 
 export class LeaseCredentials implements CredentialsPort {
@@ -17,8 +18,19 @@ export class LeaseCredentials implements CredentialsPort {
     private readonly config: NatsConfig,
     /** Appends to the audit log (Registry.record). */
     private readonly record: (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>,
+    private readonly gate?: GrantGate,
   ) {
     this.servers = config.servers;
+  }
+
+  /** Room for one more lease's future revocation, or RevocationsFull (503 with Retry-After). */
+  admit(): GrantSlot {
+    return this.gate?.admit() ?? { granted: () => undefined, abandoned: () => undefined };
+  }
+
+  /** Whether the servers confirmed the revocation of these leases' users; undefined when none was revoked. */
+  revocationStatus(leases: Lease[]): RevocationStatus | undefined {
+    return this.authority.revocations.status(keysToRevoke(leases));
   }
 
   newUser(): { publicKey: string; seed: string } {

@@ -7,6 +7,10 @@
  * accepted is never pushed. After every accepted push and on every (re)connect, `refresh`
  * (when given) is asked for the freshest JWT: that is how a replica that lost a race to
  * another replica, or reconnected to a restarted server, ends up pushing the latest state.
+ *
+ * A restarted server serves the account JWT it held before, so revocations saved while it was
+ * down wait for this publisher: it redials often (`reconnectDelayMs`) and pushes before anything
+ * else once back. A client that reconnects first may still publish until that push lands.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -27,8 +31,18 @@ export interface AccountPublisherOptions {
   requestTimeoutMs?: number;
   /** Pause between failed attempts (push or connect). */
   retryDelayMs?: number;
+  /** Pause between redials of a lost server: short, so pending revocations land first. */
+  reconnectDelayMs?: number;
   refresh?: () => Promise<VersionedJwt | undefined>;
   onError?: (err: Error) => void;
+  /** On every (re)connect: what the server's INFO says. */
+  onServerInfo?: (info: ServerFacts) => void;
+}
+
+export interface ServerFacts {
+  /** The largest message the server accepts: an account JWT must fit. */
+  maxPayload: number;
+  version: string;
 }
 
 export interface PublisherStatus {
@@ -51,7 +65,8 @@ interface Waiter {
 }
 
 export class AccountPublisher {
-  readonly #o: Required<Omit<AccountPublisherOptions, 'refresh' | 'onError'>> & AccountPublisherOptions;
+  readonly #o: Required<Omit<AccountPublisherOptions, 'refresh' | 'onError' | 'onServerInfo'>> &
+    AccountPublisherOptions;
   #nc: NatsConnection | undefined;
   #connected = false;
   #closed = false;
@@ -68,7 +83,7 @@ export class AccountPublisher {
   #connectLoop: Promise<void> | undefined;
 
   constructor(options: AccountPublisherOptions) {
-    this.#o = { requestTimeoutMs: 5000, retryDelayMs: 1000, ...options };
+    this.#o = { requestTimeoutMs: 5000, retryDelayMs: 1000, reconnectDelayMs: 100, ...options };
   }
 
   /** Connects in the background (forever, until close()); pushes start once connected. */
@@ -107,6 +122,15 @@ export class AccountPublisher {
     return this.#connected && this.#lastError === undefined;
   }
 
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Highest seq the servers accepted (0 before the first). */
+  get acceptedSeq(): number {
+    return this.#accepted?.seq ?? 0;
+  }
+
   /** The latest account JWT the servers accepted from this publisher (undefined before the first). */
   acceptedJwt(): string | undefined {
     return this.#accepted?.jwt;
@@ -138,7 +162,8 @@ export class AccountPublisher {
           authenticator: credsAuthenticator(new TextEncoder().encode(this.#o.systemCreds)),
           name: 'snowgate-account-publisher',
           maxReconnectAttempts: -1,
-          reconnectTimeWait: this.#o.retryDelayMs,
+          reconnectTimeWait: this.#o.reconnectDelayMs,
+          reconnectJitter: Math.min(100, this.#o.reconnectDelayMs),
         });
       } catch (e) {
         this.#fail(e as Error);
@@ -165,6 +190,8 @@ export class AccountPublisher {
   }
 
   #onConnected(): void {
+    const info = this.#nc?.info;
+    if (info) this.#o.onServerInfo?.({ maxPayload: info.max_payload, version: info.version });
     this.#connected = true;
     this.#lastError = undefined; // a refused JWT is refused again on the re-push below
     this.#repush = true;
@@ -244,6 +271,12 @@ export class AccountPublisher {
   async #push(jwt: string): Promise<void> {
     const nc = this.#nc;
     if (!nc) throw new Error('not connected');
+    const max = nc.info?.max_payload;
+    if (max !== undefined && Buffer.byteLength(jwt) > max) {
+      throw new PushRejected(
+        `the account JWT (${Buffer.byteLength(jwt)} bytes) exceeds the server's max_payload (${max} bytes)`,
+      );
+    }
     const reply = await nc.request(CLAIMS_UPDATE_SUBJECT, jwt, { timeout: this.#o.requestTimeoutMs });
     let body: { data?: unknown; error?: { description?: string; code?: number } };
     try {

@@ -36,6 +36,16 @@ export interface NatsState {
   revocations: Record<string, number>;
   /** `iat` of the account JWT for this state; strictly increases whenever its content changes. */
   accountIat: number;
+  /**
+   * The `max_payload` the servers last reported (bytes): the account JWT must fit in it. Kept here so
+   * a registry started while NATS is down budgets from what the servers said before.
+   */
+  maxPayload?: number;
+  /**
+   * The longest user JWT lifetime in use (ms): how long a revocation must last. When a restart
+   * lowered it, the former one still holds until the JWTs issued under it have expired.
+   */
+  jwtTtl?: { ms: number; formerMs?: number; formerUntil?: number };
 }
 
 /**
@@ -81,7 +91,8 @@ export function parseState(data: string): NatsState {
     !Array.isArray(keys) ||
     typeof s.revocations !== 'object' ||
     s.revocations === null ||
-    typeof s.accountIat !== 'number'
+    typeof s.accountIat !== 'number' ||
+    (s.maxPayload !== undefined && !(Number.isInteger(s.maxPayload) && s.maxPayload > 0))
   ) {
     throw new InvalidNatsState('NATS state: malformed record');
   }

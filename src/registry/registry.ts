@@ -260,6 +260,10 @@ export class Registry {
     return { leases: await this.deps.store.listLeases({ ...f, now }), now };
   }
 
+  getLease(id: string): Promise<Lease | undefined> {
+    return this.deps.store.getLease(id);
+  }
+
   listAudit(after: number, limit: number): Promise<AuditEntry[]> {
     return this.deps.store.listAudit(after, limit);
   }

@@ -50,8 +50,16 @@ describe('config: defaults', () => {
       dir: path.resolve('./nats'),
       servers: ['nats://127.0.0.1:4222'],
       signingKeyRotationMs: 86_400_000,
+      credentialTtlMs: 600_000,
       permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
     });
+  });
+
+  it('takes a credential TTL shorter than the lease, never longer', () => {
+    const nats = (credentialTtl: string) => ({ dir: './nats', servers: ['nats://127.0.0.1:4222'], credentialTtl });
+    assert.equal(resolve({ ...base(), nats: nats('2m') }).nats?.credentialTtlMs, 120_000);
+    assert.throws(() => resolve({ ...base(), nats: nats('11m') }), /nats\.credentialTtl: must be at most lease\.ttl/);
+    assert.throws(() => resolve({ ...base(), nats: nats('1s') }), /nats\.credentialTtl: must be at least/);
   });
 
   it('passes a postgres store through', () => {

@@ -1,6 +1,6 @@
 // A real nats-server in operator mode, from the config `initNats` writes, on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -52,18 +52,29 @@ export interface TestNats {
   dispose(): Promise<void>;
 }
 
+export interface StartNatsOptions {
+  port?: number;
+  /** An init dir to reuse; a fresh one by default. */
+  dir?: string;
+  /** nats-server's `max_payload`, set in a config that includes the one `initNats` wrote. */
+  maxPayload?: number;
+}
+
 /** `initNats` into a fresh dir, then `nats-server -c DIR/nats-server.conf -a 127.0.0.1 -p PORT`. */
-export async function startNats(opts: { port?: number; dir?: string } = {}): Promise<TestNats> {
+export async function startNats(opts: StartNatsOptions = {}): Promise<TestNats> {
   const dir = opts.dir ?? tempDir('srv');
   if (!opts.dir) await initNats(dir);
   const keys = await loadNatsKeys(dir);
   const port = opts.port ?? (await freePort());
+  let conf = path.join(dir, 'nats-server.conf');
+  if (opts.maxPayload !== undefined) {
+    conf = path.join(dir, 'test-server.conf');
+    writeFileSync(conf, `include "nats-server.conf"\nmax_payload: ${opts.maxPayload}\n`);
+  }
   let child: ChildProcess | undefined;
   let out = '';
   const launch = async (): Promise<void> => {
-    const c = spawn('nats-server', ['-c', path.join(dir, 'nats-server.conf'), '-a', '127.0.0.1', '-p', String(port)], {
-      cwd: dir,
-    });
+    const c = spawn('nats-server', ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], { cwd: dir });
     child = c;
     let exited: number | null | undefined;
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -81,7 +81,9 @@ export const adminRoutes =
       async (req) => {
         const actor = await admin(req);
         const lease = await registry.revoke(req.params.id, actor, req.body.reason);
-        return adminLeaseJson(lease, deps.ttlMs, Date.now());
+        // The revocation waited (a little) for the servers: say whether they confirmed it.
+        const nats = deps.credentials?.revocationStatus([lease]);
+        return { ...adminLeaseJson(lease, deps.ttlMs, Date.now()), ...(nats ? { nats } : {}) };
       },
     );
 

@@ -27,12 +27,21 @@ export const leaseRoutes =
   (deps: AppDeps): FastifyPluginAsync =>
   async (app) => {
     const { registry, credentials } = deps;
+    const natsStatus = (ended: Lease[]) => {
+      const nats = credentials?.revocationStatus(ended);
+      return nats ? { nats } : {};
+    };
 
     const body = (lease: Lease, now: number, seed?: string): LeaseResponse => {
       const pool = registry.pool(lease.pool);
       const nats = credentials && lease.natsPublicKey ? credentials.issue(lease, seed) : undefined;
+      const json = leaseJson(lease, deps.ttlMs);
+      // Credentials shorter than the lease (nats.credentialTtl) are renewed with it: at half their life.
+      if (nats && nats.expiresAt < lease.expiresAt) {
+        json.renewAfter = iso(Math.min(Date.parse(json.renewAfter), now + Math.floor((nats.expiresAt - now) / 2)));
+      }
       return {
-        lease: leaseJson(lease, deps.ttlMs),
+        lease: json,
         layout: layoutJson(pool),
         ...(nats
           ? {
@@ -62,17 +71,27 @@ export const leaseRoutes =
           }
           const user = credentials && req.body.natsPublicKey === undefined ? credentials.newUser() : undefined;
           const natsPublicKey = credentials ? (req.body.natsPublicKey ?? user?.publicKey) : undefined;
-          const g = await registry.acquire({
-            principal,
-            policy: { dynamic: issuer.dynamic, ...(issuer.pools ? { pools: issuer.pools } : {}) },
-            pool: req.body.pool ?? 'default',
-            ...(req.body.instance !== undefined ? { instance: req.body.instance } : {}),
-            ...(req.body.node !== undefined ? { node: req.body.node } : {}),
-            ...(natsPublicKey !== undefined ? { natsPublicKey } : {}),
-          });
-          return { g, ...(user ? { seed: user.seed } : {}) };
+          const slot = credentials?.admit();
+          try {
+            const g = await registry.acquire({
+              principal,
+              policy: { dynamic: issuer.dynamic, ...(issuer.pools ? { pools: issuer.pools } : {}) },
+              pool: req.body.pool ?? 'default',
+              ...(req.body.instance !== undefined ? { instance: req.body.instance } : {}),
+              ...(req.body.node !== undefined ? { node: req.body.node } : {}),
+              ...(natsPublicKey !== undefined ? { natsPublicKey } : {}),
+            });
+            slot?.granted();
+            return { g, ...(user ? { seed: user.seed } : {}) };
+          } finally {
+            slot?.abandoned(); // a no-op once granted
+          }
         });
-        return reply.code(201).send(body(grant.g.lease, grant.g.now, grant.seed));
+        const superseded = grant.g.superseded;
+        return reply.code(201).send({
+          ...body(grant.g.lease, grant.g.now, grant.seed),
+          ...(superseded ? { superseded: { id: superseded.id, ...natsStatus([superseded]) } } : {}),
+        });
       },
     );
 
@@ -92,10 +111,14 @@ export const leaseRoutes =
       '/v1/leases/:id',
       { schema: { summary: 'Release a lease', params: LeaseParams } },
       async (req, reply) => {
-        await counted(deps, 'release', async () => {
+        const lease = await counted(deps, 'release', async () => {
           const { principal } = await deps.auth.service(req.headers.authorization);
           await registry.release(req.params.id, principal);
+          return registry.getLease(req.params.id);
         });
+        // A release does not wait for the servers: it says whether they confirmed yet.
+        const nats = lease ? natsStatus([lease]).nats : undefined;
+        if (nats) void reply.header('snowgate-nats', nats);
         return reply.code(204).send();
       },
     );

@@ -1,0 +1,139 @@
+/**
+ * The NATS side of a running registry, as the composition root wires it: credentials for leases,
+ * the grant budget that keeps revocations within the servers' `max_payload`, live revocation of
+ * ended leases (and catching up on any a crash kept from being saved), and readiness.
+ */
+import type { Logger } from 'pino';
+import type { Registry as PromRegistry } from 'prom-client';
+import { ConfigError } from '../config/load.js';
+import type { Config, NatsConfig } from '../config/types.js';
+import type { ReadinessCheck } from '../http/ports.js';
+import type { Actor, Lease } from '../registry/types.js';
+import type { Store } from '../store/port.js';
+import { NatsAuthority } from './authority.js';
+import { InvalidNatsKeys, loadNatsKeys } from './keys.js';
+import { keysToRevoke, LeaseCredentials, rotationDetail } from './lease-credentials.js';
+import { NatsMetrics } from './metrics.js';
+import { GrantGate } from './revocation-budget.js';
+
+/** How long start-up waits for the NATS servers to hold the account. */
+const FIRST_PUSH_WAIT_MS = 5_000;
+
+/** How often the NATS revocations are checked against the store's ended leases. */
+const REVOCATION_CATCH_UP_MS = 30_000;
+
+/** How often the grant budget recounts the active leases in the store (every replica's). */
+const ACTIVE_RECOUNT_MS = 1_000;
+
+/** How long an admin's revocation waits for the servers to confirm before answering `pending`. */
+export const REVOKE_CONFIRM_MS = 2_000;
+
+export interface NatsServiceDeps {
+  config: NatsConfig;
+  lease: Config['lease'];
+  store: Store;
+  /** Appends to the audit log. */
+  record: (actor: Actor, action: string, detail: Record<string, unknown>) => Promise<void>;
+  /** Active leases in every pool, as the store counts them now. */
+  countActive: () => Promise<number>;
+  log: Logger;
+  /** Where the NATS metrics are registered, if anywhere. */
+  metrics?: PromRegistry;
+}
+
+export interface NatsService {
+  authority: NatsAuthority;
+  credentials: LeaseCredentials;
+  /** The registry's onEnded: revokes the users of leases that ended early. */
+  revoke(ended: Lease[]): Promise<void>;
+  ready: ReadinessCheck;
+  close(): Promise<void>;
+}
+
+export async function startNatsService(deps: NatsServiceDeps): Promise<NatsService> {
+  const { config, lease, store, log } = deps;
+  let keys;
+  try {
+    keys = await loadNatsKeys(config.dir);
+  } catch (e) {
+    if (e instanceof InvalidNatsKeys) throw new ConfigError(`nats.dir: ${e.message}`);
+    throw e;
+  }
+  const system: Actor = { kind: 'system' };
+  const authority = new NatsAuthority({
+    keys,
+    store: store.natsState,
+    servers: config.servers,
+    signingKeyRotationMs: config.signingKeyRotationMs,
+    // A JWT ends with its lease; the margin covers a store clock a little ahead of this process's.
+    maxJwtTtlMs: lease.ttlMs + lease.maxClockSkewMs,
+    ...(config.credentialTtlMs < lease.ttlMs ? { credentialTtlMs: config.credentialTtlMs } : {}),
+    onError: (err) => log.warn({ err }, 'NATS account update failed; retrying'),
+    onRotated: (k) => {
+      deps
+        .record(system, 'keys.rotated', { ...rotationDetail(k), scheduled: true })
+        .catch((err: unknown) => log.error({ err }, 'could not audit a scheduled key rotation'));
+    },
+  });
+  await authority.start();
+  // Start ready when NATS is: the first push usually takes milliseconds. A server that is down
+  // only delays the start; /readyz says so and the push goes on in the background.
+  await authority.synced(FIRST_PUSH_WAIT_MS).catch((err: unknown) => log.warn({ err }, 'NATS not reachable yet'));
+
+  const gate = new GrantGate({
+    room: () => authority.revocations.room(),
+    now: () => Date.now(),
+    fullRetryMs: Math.min(config.credentialTtlMs, lease.ttlMs) + lease.maxClockSkewMs + 2000,
+  });
+  const metrics = deps.metrics ? new NatsMetrics(deps.metrics, authority, gate) : undefined;
+  const recount = async () => gate.setActive(await deps.countActive());
+  const recountLogged = () => {
+    recount().catch((err: unknown) => log.warn({ err }, 'could not count active leases for the NATS budget'));
+  };
+  await recount();
+  const recountTimer = setInterval(recountLogged, ACTIVE_RECOUNT_MS);
+  recountTimer.unref();
+
+  // A crash (or a failed save) between ending a lease and saving its revocation would leave its
+  // JWT valid until exp: the store's ended leases are the truth, so catch up from them now and
+  // every little while. Only missing revocations are added; an unchanged state is not pushed.
+  // Only leases whose JWTs may still be valid: an older one was pruned on purpose (and must not
+  // come back to take room in the budget).
+  const catchUp = async () => {
+    const since = (await store.now()) - authority.revocations.horizonMs() - 1000;
+    await authority.revoke(keysToRevoke(await store.endedEarlySince(since)), { onlyMissing: true });
+  };
+  const catchUpLogged = () => {
+    catchUp().catch((err: unknown) => log.error({ err }, 'NATS revocations not yet pushed; retrying'));
+  };
+  catchUpLogged();
+  const catchUpTimer = setInterval(catchUpLogged, REVOCATION_CATCH_UP_MS);
+  catchUpTimer.unref();
+
+  // Synchronous up to the queueing, so the lease's revocation is queued before its answer goes out.
+  const revoke = async (ended: Lease[]) => {
+    // Expired leases dropped out of the store's count already; early ends still count until recounted.
+    gate.ended(keysToRevoke(ended).length);
+    // An admin waits to hear whether the servers confirmed; a release or supersession does not.
+    const waitMs = ended.some((l) => l.endReason === 'revoked') ? REVOKE_CONFIRM_MS : 0;
+    const keys = keysToRevoke(ended);
+    if (keys.length === 0) return;
+    const status = await authority
+      .revoke(keys, { waitMs })
+      .catch((err: unknown) => log.error({ err }, 'NATS revocation not yet saved; retrying'));
+    metrics?.revocations.inc({ status: status ?? 'pending' }, keys.length);
+  };
+  const ready: ReadinessCheck = {
+    name: 'nats',
+    check: async () => {
+      if (!authority.ready())
+        throw new Error('the NATS servers are unreachable or do not hold the current account yet');
+    },
+  };
+  const close = async () => {
+    clearInterval(catchUpTimer);
+    clearInterval(recountTimer);
+    await authority.close();
+  };
+  return { authority, credentials: new LeaseCredentials(authority, config, deps.record, gate), revoke, ready, close };
+}
