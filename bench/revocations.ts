@@ -11,6 +11,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { RevocationsFull } from '../src/errors.js';
 import { initNats } from '../src/nats/init.js';
+import { KEK_FILE } from '../src/nats/keys.js';
 import { generateNkey } from '../src/nats/nkey.js';
 import { startNatsService, type NatsService } from '../src/nats/service.js';
 import { Registry } from '../src/registry/registry.js';
@@ -49,6 +50,7 @@ async function rig(root: string, name: string, cleanup: Cleanup, maxPayload?: nu
       servers: [server.url],
       signingKeyRotationMs: 0,
       credentialTtlMs: LEASE.ttlMs,
+      keyEncryptionKeyFile: path.join(natsDir, KEK_FILE),
       permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
     },
     lease: LEASE,

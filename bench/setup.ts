@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { LeaseConfig, NatsConfig, PoolConfig } from '../src/config/types.js';
 import { NatsAuthority } from '../src/nats/authority.js';
 import { initNats } from '../src/nats/init.js';
+import { KEK_FILE } from '../src/nats/keys.js';
 import { loadNatsKeys, type NatsKeys } from '../src/nats/keys.js';
 import { LeaseCredentials } from '../src/nats/lease-credentials.js';
 import { Registry } from '../src/registry/registry.js';
@@ -64,6 +65,7 @@ export async function setUp(root: string, cleanup: Cleanup): Promise<Bench> {
     // No scheduled rotation or housekeeping tick mid-run: every variant signs with one key.
     signingKeyRotationMs: 0,
     credentialTtlMs: LEASE.ttlMs,
+    keyEncryptionKeyFile: path.join(natsDir, KEK_FILE),
     permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
   };
   const authority = new NatsAuthority({

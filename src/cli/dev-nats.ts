@@ -64,6 +64,10 @@ export async function startDevNats(dataDir: string, natsPort = 0): Promise<DevNa
         ? new UsageError(`--data: ${e.message}; remove ${dir} to start NATS afresh`)
         : e;
     });
+  } else if (!existsSync(path.join(dir, 'key-encryption.key'))) {
+    // A data folder from before seeds were sealed at rest: dev runs one registry, so it adds its own KEK.
+    const init = await import('../nats/init.js');
+    await init.addKek(dir);
   }
   const port = natsPort || (await freePort());
   const logFile = path.join(dir, 'nats-server.log');

@@ -257,6 +257,9 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
             servers: f.nats.servers,
             signingKeyRotationMs: duration(f.nats.signingKeyRotation, '24h', 'nats.signingKeyRotation'),
             credentialTtlMs: credentialTtl(f.nats.credentialTtl, ttlMs, maxClockSkewMs),
+            keyEncryptionKeyFile: path.resolve(
+              f.nats.keyEncryptionKeyFile ?? path.join(f.nats.dir, 'key-encryption.key'),
+            ),
             permissions: {
               publish: f.nats.permissions?.publish ?? ['ids.{pool}.{node}.>'],
               subscribe: f.nats.permissions?.subscribe ?? ['ids.{pool}.>', '_INBOX.>'],

@@ -88,6 +88,7 @@ export const NatsSchema = Type.Object(
     servers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
     signingKeyRotation: Type.Optional(Duration),
     credentialTtl: Type.Optional(Duration),
+    keyEncryptionKeyFile: Type.Optional(Type.String({ minLength: 1 })),
     permissions: Type.Optional(
       Type.Object(
         {

@@ -61,6 +61,8 @@ export interface NatsConfig {
   signingKeyRotationMs: number;
   /** User JWTs end this long after issue at the latest (renewed with the lease); at most lease.ttl. */
   credentialTtlMs: number;
+  /** Absolute. Seals the signing-key seeds in the store; DIR/key-encryption.key by default. */
+  keyEncryptionKeyFile: string;
   permissions: { publish: string[]; subscribe: string[] };
 }
 

@@ -30,6 +30,7 @@ import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } fro
 import { Revoker, type RevocationStatus } from './revoker.js';
 import { createSigner, type NativeSigner } from './signer.js';
 import { addPendingKey, keysView, promotePendingKey, type Keys, type Rotation } from './signing-keys.js';
+import type { SeedSealer } from './seed-seal.js';
 import { SigningKeyBook } from './signing-key-book.js';
 import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
 import type { NatsState, NatsStateStore } from './state.js';
@@ -54,6 +55,8 @@ export interface NatsAuthorityOptions {
   syncGraceMs?: number;
   /** How long revoke() and rotate() wait for the servers to accept the account update. */
   pushTimeoutMs?: number;
+  /** Seals the signing-key seeds the store keeps (seed-seal.ts); without it they are kept as they are (tests). */
+  sealer?: SeedSealer;
   /** Period of the built-in tick() timer; 0: the caller ticks. */
   tickIntervalMs?: number;
   clock?: Clock;
@@ -113,6 +116,7 @@ export class NatsAuthority {
         this.revocations.adopt(s);
       },
       prepare: (draft) => this.#book.merge(draft),
+      ...(options.sealer ? { sealer: options.sealer } : {}),
     });
     this.#publisher = new AccountPublisher({
       servers: options.servers,
@@ -149,6 +153,8 @@ export class NatsAuthority {
         accountIat: Math.floor(now / 1000),
       };
     });
+    // Seeds saved in the clear before they were sealed: sealed now, once.
+    await this.#keeper.sealAtRest();
     await this.revocations.start();
     const horizon = this.#o.clock.now() + this.#o.maxJwtTtlMs;
     // Signatures made before a restart are forgotten; none outlives the horizon. (Pending keys never signed.)

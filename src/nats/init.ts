@@ -6,8 +6,9 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeAccount, encodeOperator, encodeUser } from '@nats-io/jwt';
 import { buildAccountJwt, SYSTEM_ACCOUNT_LIMITS } from './account.js';
-import { MANIFEST_FILE, SERVER_CONF_FILE, SYSTEM_CREDS_FILE, type NatsKeyManifest } from './keys.js';
+import { KEK_FILE, MANIFEST_FILE, SERVER_CONF_FILE, SYSTEM_CREDS_FILE, type NatsKeyManifest } from './keys.js';
 import { generateNkey } from './nkey.js';
+import { writeKek } from './seed-seal.js';
 import { JETSTREAM_DIR, renderServerConf, RESOLVER_DIR } from './server-conf.js';
 import { createSigner } from './signer.js';
 import { formatCreds } from './user-jwt.js';
@@ -79,7 +80,8 @@ export async function initNats(outDir: string): Promise<{ files: string[] }> {
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const credsFile = path.join(dir, SYSTEM_CREDS_FILE);
   const confFile = path.join(dir, SERVER_CONF_FILE);
-  for (const f of [manifestFile, credsFile, confFile]) if (await exists(f)) throw new InitRefused(f);
+  const kekFile = path.join(dir, KEK_FILE);
+  for (const f of [manifestFile, credsFile, confFile, kekFile]) if (await exists(f)) throw new InitRefused(f);
 
   const m = await buildManifest();
   const conf = renderServerConf({
@@ -101,5 +103,24 @@ export async function initNats(outDir: string): Promise<{ files: string[] }> {
   await write(manifestFile, `${JSON.stringify(m, null, 2)}\n`);
   await write(credsFile, formatCreds(m.systemUser.jwt, m.systemUser.seed));
   await write(confFile, conf);
-  return { files: [manifestFile, credsFile, confFile] };
+  await writeKek(kekFile).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EEXIST' ? new InitRefused(kekFile) : e;
+  });
+  return { files: [manifestFile, credsFile, confFile, kekFile] };
+}
+
+/**
+ * Adds the key-encryption key to an init dir made before seeds were sealed at rest (`snowgate init
+ * --key-encryption-key`). Refuses when the dir holds no keys, or a KEK already.
+ */
+export async function addKek(outDir: string): Promise<{ file: string }> {
+  const dir = path.resolve(outDir);
+  const manifest = path.join(dir, MANIFEST_FILE);
+  if (!(await exists(manifest)))
+    throw new Error(`${manifest} does not exist: run \`snowgate init --out ${outDir}\` first`);
+  const file = path.join(dir, KEK_FILE);
+  await writeKek(file).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EEXIST' ? new InitRefused(file) : e;
+  });
+  return { file };
 }

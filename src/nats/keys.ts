@@ -2,7 +2,8 @@
  * The key material `snowgate init` leaves in its dir, and reading it back (`nats.dir`).
  *
  * DIR/snowgate-nats.json (0600) holds every key; DIR/sys.creds (0600) is the system user's
- * creds for tools such as the `nats` CLI. Both are read-only after init: keys added later
+ * creds for tools such as the `nats` CLI; DIR/key-encryption.key (0600) seals the signing-key seeds
+ * the registry's store keeps. Both are read-only after init: keys added later
  * (rotated signing keys) live in the registry's store, see state.ts.
  */
 import { readFile } from 'node:fs/promises';
@@ -14,6 +15,8 @@ import { formatCreds } from './user-jwt.js';
 export const MANIFEST_FILE = 'snowgate-nats.json';
 export const SYSTEM_CREDS_FILE = 'sys.creds';
 export const SERVER_CONF_FILE = 'nats-server.conf';
+/** The key-encryption key that seals signing-key seeds in the store (seed-seal.ts); nats.keyEncryptionKeyFile by default. */
+export const KEK_FILE = 'key-encryption.key';
 
 export interface NamedKey {
   name: string;

@@ -15,6 +15,7 @@ import { InvalidNatsKeys, loadNatsKeys } from './keys.js';
 import { keysToRevoke, LeaseCredentials, rotationDetail } from './lease-credentials.js';
 import { NatsMetrics } from './metrics.js';
 import { GrantGate } from './revocation-budget.js';
+import { InvalidKek, loadKek, SealedSeedError } from './seed-seal.js';
 
 /** How long start-up waits for the NATS servers to hold the account. */
 const FIRST_PUSH_WAIT_MS = 5_000;
@@ -59,9 +60,21 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
     if (e instanceof InvalidNatsKeys) throw new ConfigError(`nats.dir: ${e.message}`);
     throw e;
   }
+  let sealer;
+  try {
+    sealer = await loadKek(config.keyEncryptionKeyFile);
+  } catch (e) {
+    if (!(e instanceof InvalidKek)) throw e;
+    // Never go on with seeds in the clear: a nats.dir from before seeds were sealed gets its KEK once.
+    throw new ConfigError(
+      `nats.keyEncryptionKeyFile: ${e.message}; a nats.dir made before signing-key seeds were sealed ` +
+        `needs one: run \`snowgate init --out ${config.dir} --key-encryption-key\` and give every replica that file`,
+    );
+  }
   const system: Actor = { kind: 'system' };
   const authority = new NatsAuthority({
     keys,
+    sealer,
     store: store.natsState,
     servers: config.servers,
     signingKeyRotationMs: config.signingKeyRotationMs,
@@ -75,7 +88,12 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
         .catch((err: unknown) => log.error({ err }, 'could not audit a scheduled key rotation'));
     },
   });
-  await authority.start();
+  try {
+    await authority.start();
+  } catch (e) {
+    if (e instanceof SealedSeedError) throw new ConfigError(`nats.keyEncryptionKeyFile: ${e.message}`);
+    throw e;
+  }
   // Start ready when NATS is: the first push usually takes milliseconds. A server that is down
   // only delays the start; /readyz says so and the push goes on in the background.
   await authority.synced(FIRST_PUSH_WAIT_MS).catch((err: unknown) => log.warn({ err }, 'NATS not reachable yet'));

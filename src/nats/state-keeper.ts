@@ -6,6 +6,7 @@
  * with each other, only with other replicas.
  */
 import type { Clock } from '../clock.js';
+import { SeedSealer } from './seed-seal.js';
 import { parseState, serializeState, type NatsState, type NatsStateStore, type SigningKeyState } from './state.js';
 
 const MAX_SAVE_ATTEMPTS = 20;
@@ -19,6 +20,11 @@ export interface StateKeeperOptions {
   onAdopt?: (s: NatsState) => void;
   /** Runs on each draft before `apply`: folds in what only this process knows (expiries). */
   prepare?: (draft: NatsState) => void;
+  /**
+   * Seals signing-key seeds in what is saved (seed-seal.ts) and opens them on load. Without it seeds
+   * are saved as they are: for tests only.
+   */
+  sealer?: SeedSealer;
 }
 
 export class StateKeeper {
@@ -26,6 +32,10 @@ export class StateKeeper {
   #state: NatsState | undefined;
   #version = 0;
   #lock: Promise<unknown> = Promise.resolve();
+  /** Sealed seeds by public key, made once: a save does not re-encrypt what did not change. */
+  readonly #sealed = new Map<string, string>();
+  /** The stored record still holds a seed in the clear (saved before seeds were sealed). */
+  #plainAtRest = false;
 
   constructor(options: StateKeeperOptions) {
     this.#o = options;
@@ -51,7 +61,7 @@ export class StateKeeper {
       await this.#sync();
       if (this.#state) return;
       const s = seed();
-      if (await this.#o.store.save(0, serializeState(s))) this.#adopt(s, 1);
+      if (await this.#o.store.save(0, this.#encode(s))) this.#adopt(s, 1);
       else await this.#sync(); // another replica seeded first
       if (!this.#state) throw new Error('NATS state: neither loaded nor seeded');
     });
@@ -66,7 +76,7 @@ export class StateKeeper {
    * Applies `apply` to the latest state and saves it. The account JWT's `iat` moves (strictly
    * up) only when what the JWT says changes; nothing is saved when nothing changed.
    */
-  mutate(apply: (draft: NatsState, nowMs: number) => void): Promise<void> {
+  mutate(apply: (draft: NatsState, nowMs: number) => void, opts: { force?: boolean } = {}): Promise<void> {
     return this.#locked(async () => {
       for (let attempt = 0; attempt < MAX_SAVE_ATTEMPTS; attempt++) {
         await this.#sync();
@@ -76,11 +86,11 @@ export class StateKeeper {
         const now = this.#o.clock.now();
         this.#o.prepare?.(draft);
         apply(draft, now);
-        if (serializeState(draft) === serializeState(prev)) return;
+        if (!opts.force && serializeState(draft) === serializeState(prev)) return;
         if (accountContent(draft) !== accountContent(prev)) {
           draft.accountIat = Math.max(Math.floor(now / 1000), prev.accountIat + 1);
         }
-        if (await this.#o.store.save(expected, serializeState(draft))) {
+        if (await this.#o.store.save(expected, this.#encode(draft))) {
           this.#adopt(draft, expected + 1);
           return;
         }
@@ -89,14 +99,54 @@ export class StateKeeper {
     });
   }
 
+  /** A migration: re-saves a record that still holds a seed in the clear, sealed. */
+  async sealAtRest(): Promise<boolean> {
+    if (!this.#o.sealer || !this.#plainAtRest) return false;
+    await this.mutate(() => undefined, { force: true });
+    return true;
+  }
+
   async #sync(): Promise<void> {
     const rec = await this.#o.store.load();
     if (!rec || rec.version <= this.#version) return;
-    const s = parseState(rec.data);
+    const s = this.#decode(rec.data);
     if (s.account !== this.#o.account) {
       throw new Error(`the stored NATS state is for account ${s.account}, not ${this.#o.account} from nats.dir`);
     }
     this.#adopt(s, rec.version);
+  }
+
+  #encode(s: NatsState): string {
+    const sealer = this.#o.sealer;
+    if (!sealer) return serializeState(s);
+    this.#plainAtRest = false;
+    const signingKeys = s.signingKeys.map((k) => {
+      let sealed = this.#sealed.get(k.publicKey);
+      if (sealed === undefined) {
+        sealed = sealer.seal(k.seed, k.publicKey);
+        this.#sealed.set(k.publicKey, sealed);
+      }
+      return { ...k, seed: sealed };
+    });
+    return serializeState({ ...s, signingKeys });
+  }
+
+  #decode(data: string): NatsState {
+    const s = parseState(data);
+    const sealer = this.#o.sealer;
+    let plain = false;
+    for (const k of s.signingKeys) {
+      if (SeedSealer.isSealed(k.seed)) {
+        if (!sealer) throw new Error(`the stored seed of ${k.publicKey} is sealed and no key-encryption key was given`);
+        const sealed = k.seed;
+        k.seed = sealer.open(sealed, k.publicKey);
+        this.#sealed.set(k.publicKey, sealed);
+      } else {
+        plain = true;
+      }
+    }
+    this.#plainAtRest = plain;
+    return s;
   }
 
   #adopt(s: NatsState, version: number): void {

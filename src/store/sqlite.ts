@@ -3,12 +3,11 @@
  * grant the client was told about survives a crash of the process or the machine. One process owns
  * the file; its clock is the store's clock.
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
+import { preparePrivateFile } from './private-file.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
@@ -61,7 +60,7 @@ export class SqliteStore implements Store {
     file: string,
     private readonly clock: Clock = systemClock,
   ) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') preparePrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

@@ -51,6 +51,7 @@ describe('config: defaults', () => {
       servers: ['nats://127.0.0.1:4222'],
       signingKeyRotationMs: 86_400_000,
       credentialTtlMs: 600_000,
+      keyEncryptionKeyFile: path.resolve('./nats/key-encryption.key'),
       permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
     });
   });

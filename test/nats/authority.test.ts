@@ -281,6 +281,7 @@ describe('NatsAuthority', () => {
           servers: [srv.url],
           signingKeyRotationMs: 0,
           credentialTtlMs: 120_000,
+          keyEncryptionKeyFile: `${srv.dir}/key-encryption.key`,
           permissions: { publish: [], subscribe: [] },
         },
         (_actor, action, detail) => {

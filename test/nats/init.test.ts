@@ -16,6 +16,7 @@ describe('initNats', () => {
     try {
       const { files } = await initNats(dir);
       assert.deepEqual(files.map((f) => path.basename(f)).sort(), [
+        'key-encryption.key',
         'nats-server.conf',
         'snowgate-nats.json',
         'sys.creds',
