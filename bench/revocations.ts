@@ -11,7 +11,6 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { RevocationsFull } from '../src/errors.js';
 import { initNats } from '../src/nats/init.js';
-import { KEK_FILE } from '../src/nats/keys.js';
 import { generateNkey } from '../src/nats/nkey.js';
 import { startNatsService, type NatsService } from '../src/nats/service.js';
 import { Registry } from '../src/registry/registry.js';
@@ -21,7 +20,7 @@ import type { Cleanup } from './cleanup.js';
 import { measureInterleaved, type MeasureOptions, type Operation } from './measure.js';
 import { startNatsServer } from './nats-server.js';
 import { percent, rateRow, table } from './report.js';
-import { LEASE, POOL } from './setup.js';
+import { benchNatsConfig, LEASE, POOL } from './setup.js';
 
 const REVOCATIONS = 5000;
 const SMALL_MAX_PAYLOAD = 64 * 1024;
@@ -45,14 +44,7 @@ async function rig(root: string, name: string, cleanup: Cleanup, maxPayload?: nu
   const ended: { fn?: NatsService['revoke'] } = {};
   const registry = new Registry({ store, pools: [POOL], lease: LEASE, onEnded: (e) => ended.fn?.(e) });
   const nats = await startNatsService({
-    config: {
-      dir: natsDir,
-      servers: [server.url],
-      signingKeyRotationMs: 0,
-      credentialTtlMs: LEASE.ttlMs,
-      keyEncryptionKeyFile: path.join(natsDir, KEK_FILE),
-      permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
-    },
+    config: benchNatsConfig(natsDir, server.url),
     lease: LEASE,
     store,
     record: (actor, action, detail) => registry.record(actor, action, detail),

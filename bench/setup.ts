@@ -44,6 +44,19 @@ export interface Bench {
   natsConfig: NatsConfig;
 }
 
+/** The config defaults for `nats`, on an init dir and one server. */
+export function benchNatsConfig(dir: string, url: string): NatsConfig {
+  return {
+    dir,
+    servers: [url],
+    // No scheduled rotation mid-run: every variant signs with one key.
+    signingKeyRotationMs: 0,
+    credentialTtlMs: LEASE.ttlMs,
+    keyEncryptionKeyFile: path.join(dir, KEK_FILE),
+    permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
+  };
+}
+
 /** Builds everything under `root`; each part is registered with `cleanup` as soon as it exists. */
 export async function setUp(root: string, cleanup: Cleanup): Promise<Bench> {
   const natsDir = path.join(root, 'nats');
@@ -59,15 +72,7 @@ export async function setUp(root: string, cleanup: Cleanup): Promise<Bench> {
   // a lease, not of granting one, and it would hide the grant path this bench is about.
   const registry = new Registry({ store, pools: [POOL], lease: LEASE });
 
-  const natsConfig: NatsConfig = {
-    dir: natsDir,
-    servers: [nats.url],
-    // No scheduled rotation or housekeeping tick mid-run: every variant signs with one key.
-    signingKeyRotationMs: 0,
-    credentialTtlMs: LEASE.ttlMs,
-    keyEncryptionKeyFile: path.join(natsDir, KEK_FILE),
-    permissions: { publish: ['ids.{pool}.{node}.>'], subscribe: ['ids.{pool}.>', '_INBOX.>'] },
-  };
+  const natsConfig = benchNatsConfig(natsDir, nats.url);
   const authority = new NatsAuthority({
     keys,
     store: store.natsState,

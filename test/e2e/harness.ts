@@ -123,3 +123,11 @@ export async function call(
   }
   return { status: r.status, body: parsed, headers: r.headers };
 }
+
+/** Waits until /readyz answers `status` (200: the store and NATS are ready; 503: one is not). */
+export async function readyzBecomes(url: string, status: 200 | 503, what = `/readyz ${status}`): Promise<void> {
+  for (let i = 0; (await call(url, 'GET', '/readyz', undefined)).status !== status; i++) {
+    if (i >= 150) throw new Error(`${what}: not within 15 s`);
+    await sleep(100);
+  }
+}

@@ -4,8 +4,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { droppedWithin, sleep, startNats, type TestNats } from '../nats/harness.js';
-import { ADMIN_TOKEN, baseConfig, call, freePort, serve, startIssuer, tempDir, type Serve } from './harness.js';
+import { droppedWithin, startNats, type TestNats } from '../nats/harness.js';
+import {
+  ADMIN_TOKEN,
+  baseConfig,
+  call,
+  freePort,
+  readyzBecomes,
+  serve,
+  startIssuer,
+  tempDir,
+  type Serve,
+} from './harness.js';
 
 /** A holder that redials fast, as a client riding out a server restart would. */
 function holder(url: string, g: { nats: { jwt: string; seed: string } }): Promise<NatsConnection> {
@@ -29,10 +39,7 @@ describe('NATS down is said, not hidden', () => {
       tmp.dir,
       baseConfig(await freePort(), tmp.dir, issuer.issuer, { nats: { dir: nats.dir, servers: [nats.url] } }),
     );
-    for (let i = 0; (await call(reg.url, 'GET', '/readyz', undefined)).status !== 200; i++) {
-      assert.ok(i < 100, 'NATS never became ready');
-      await sleep(100);
-    }
+    await readyzBecomes(reg.url, 200, 'NATS ready');
   });
   after(async () => {
     await reg?.kill('SIGTERM');
@@ -59,10 +66,7 @@ describe('NATS down is said, not hidden', () => {
     assert.equal(ok.body.nats, 'revoked');
 
     await nats.stop();
-    for (let i = 0; (await call(reg.url, 'GET', '/readyz', undefined)).status !== 503; i++) {
-      assert.ok(i < 100, 'readyz never noticed NATS going away');
-      await sleep(100);
-    }
+    await readyzBecomes(reg.url, 503, 'NATS seen gone');
     const t0 = Date.now();
     const r = await call(reg.url, 'POST', `/v1/admin/leases/${revoked.lease.id}/revoke`, ADMIN_TOKEN, {});
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -3,8 +3,8 @@
 // grants (503 revocations_full) before that, so that every release is still pushed and cuts its user off.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectCreds, droppedWithin, sleep, startNats, type TestNats } from '../nats/harness.js';
-import { baseConfig, call, freePort, serve, startIssuer, tempDir, type Serve } from './harness.js';
+import { connectCreds, droppedWithin, startNats, type TestNats } from '../nats/harness.js';
+import { baseConfig, call, freePort, readyzBecomes, serve, startIssuer, tempDir, type Serve } from './harness.js';
 
 const MAX_PAYLOAD = 64 * 1024;
 
@@ -29,10 +29,7 @@ describe('NATS revocations within the servers’ max_payload', () => {
     });
     reg = await serve(tmp.dir, config);
     token = await issuer.token('svc-a');
-    for (let i = 0; (await call(reg.url, 'GET', '/readyz', undefined)).status !== 200; i++) {
-      assert.ok(i < 100, 'NATS never became ready');
-      await sleep(100);
-    }
+    await readyzBecomes(reg.url, 200, 'NATS ready');
   });
   after(async () => {
     await reg?.kill('SIGTERM');

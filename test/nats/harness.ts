@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { after, before } from 'node:test';
+import { NatsAuthority, type NatsAuthorityOptions } from '../../src/nats/authority.js';
 import { initNats } from '../../src/nats/init.js';
 import { loadNatsKeys, type NatsKeys } from '../../src/nats/keys.js';
+import { MemoryNatsStateStore } from '../../src/nats/state.js';
 
 export { sleep };
 
@@ -126,4 +129,46 @@ export function connectCreds(url: string, creds: string): Promise<NatsConnection
 /** 'closed' when the server dropped the connection within `ms`, else 'open'. */
 export async function droppedWithin(nc: NatsConnection, ms: number): Promise<'closed' | 'open'> {
   return Promise.race([nc.closed().then(() => 'closed' as const), sleep(ms).then(() => 'open' as const)]);
+}
+
+/**
+ * A nats-server for a describe block, and started authorities on it (closed after): `authority()`
+ * takes overrides of test defaults (in-memory state, no timers, no rotation).
+ */
+export function authoritiesOnServer(defaults: Partial<NatsAuthorityOptions> = {}): {
+  server: () => TestNats;
+  authority: (over?: Partial<NatsAuthorityOptions>) => Promise<NatsAuthority>;
+} {
+  let nats: TestNats | undefined;
+  const running: NatsAuthority[] = [];
+  before(async () => {
+    nats = await startNats();
+  });
+  after(async () => {
+    for (const a of running) await a.close();
+    await nats?.dispose();
+  });
+  const server = (): TestNats => {
+    if (!nats) throw new Error('the test nats-server has not started');
+    return nats;
+  };
+  return {
+    server,
+    authority: async (over = {}) => {
+      const a = new NatsAuthority({
+        keys: server().keys,
+        servers: [server().url],
+        signingKeyRotationMs: 0,
+        maxJwtTtlMs: 60_000,
+        tickIntervalMs: 0,
+        store: new MemoryNatsStateStore(),
+        ...defaults,
+        ...over,
+      });
+      running.push(a);
+      await a.start();
+      await a.synced();
+      return a;
+    },
+  };
 }

@@ -1,10 +1,9 @@
 // Revocations within a budget and at a cost that does not grow with their number (issue 7 finding 2,
 // issue 8): the capacity arithmetic against real JWT sizes, admission, coalescing, pruning horizons.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RevocationsFull } from '../../src/errors.js';
 import { buildAccountJwt } from '../../src/nats/account.js';
-import { NatsAuthority, type NatsAuthorityOptions } from '../../src/nats/authority.js';
 import { readClaims } from '../../src/nats/jwt-encode.js';
 import { generateNkey } from '../../src/nats/nkey.js';
 import {
@@ -18,7 +17,7 @@ import { RevocationQueue } from '../../src/nats/revocation-queue.js';
 import { createSigner } from '../../src/nats/signer.js';
 import { MemoryNatsStateStore, parseState } from '../../src/nats/state.js';
 import { systemClock } from '../../src/clock.js';
-import { startNats, type TestNats } from './harness.js';
+import { authoritiesOnServer } from './harness.js';
 
 /** Counts saves: what coalescing saves. */
 class CountingStore extends MemoryNatsStateStore {
@@ -143,30 +142,7 @@ describe('RevocationQueue', () => {
 });
 
 describe('NatsAuthority revocations', () => {
-  let nats: TestNats;
-  const running: NatsAuthority[] = [];
-  before(async () => {
-    nats = await startNats();
-  });
-  after(async () => {
-    for (const a of running) await a.close();
-    await nats?.dispose();
-  });
-  async function authority(over: Partial<NatsAuthorityOptions> = {}): Promise<NatsAuthority> {
-    const a = new NatsAuthority({
-      keys: nats.keys,
-      servers: [nats.url],
-      signingKeyRotationMs: 0,
-      maxJwtTtlMs: 120_000,
-      tickIntervalMs: 0,
-      store: new MemoryNatsStateStore(),
-      ...over,
-    });
-    running.push(a);
-    await a.start();
-    await a.synced();
-    return a;
-  }
+  const { authority } = authoritiesOnServer({ maxJwtTtlMs: 120_000 });
 
   it('coalesces many ends into a few updates, and confirms each', async () => {
     const store = new CountingStore();
