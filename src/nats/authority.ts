@@ -299,7 +299,7 @@ export class NatsAuthority {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    this.revocations.close();
+    await this.revocations.close();
     await this.#publisher.close();
     await this.#promoting;
   }

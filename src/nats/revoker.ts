@@ -187,7 +187,9 @@ export class Revoker {
     };
   }
 
-  close(): void {
+  /** Saves what is still queued (a shutdown right after a release), briefly, then stops. */
+  async close(): Promise<void> {
+    if (this.#queue.size > 0) await this.settle(1000).catch(() => undefined);
     this.#queue.close();
   }
 
