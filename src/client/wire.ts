@@ -47,6 +47,13 @@ export const LeaseResponse = Type.Object({
   lease: LeaseJson,
   layout: LayoutJson,
   nats: Type.Optional(NatsCredentialsJson),
+  /** A grant that superseded this principal's lease of the same instance: which, and whether NATS confirmed its revocation. */
+  superseded: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      nats: Type.Optional(Type.Union([Type.Literal('revoked'), Type.Literal('pending')])),
+    }),
+  ),
   /** The registry's clock when it answered: the fence counts from it, never from a local clock. */
   now: Type.String(),
   maxClockSkewMs: Type.Integer({ minimum: 0 }),

@@ -28,9 +28,16 @@ export class LeaseCredentials implements CredentialsPort {
     return this.gate?.admit() ?? { granted: () => undefined, abandoned: () => undefined };
   }
 
-  /** Whether the servers confirmed the revocation of these leases' users; undefined when none was revoked. */
-  revocationStatus(leases: Lease[]): RevocationStatus | undefined {
-    return this.authority.revocations.status(keysToRevoke(leases));
+  /**
+   * Whether the servers confirmed the revocation of these leases' users; undefined when none was
+   * revoked. A user whose JWT has expired needs nothing more; a lease that ended just now may not
+   * be queued yet (that happens once its transaction has committed): it is pending.
+   */
+  revocationStatus(leases: Lease[], nowMs = Date.now()): RevocationStatus | undefined {
+    const revoked = leases.filter((l) => keysToRevoke([l]).length > 0);
+    if (revoked.length === 0) return undefined;
+    const live = keysToRevoke(revoked.filter((l) => l.expiresAt > nowMs));
+    return live.length === 0 ? 'revoked' : (this.authority.revocations.status(live) ?? 'pending');
   }
 
   newUser(): { publicKey: string; seed: string } {
