@@ -37,6 +37,8 @@ export class InvalidRequest extends SnowgateError {
 export class InvalidToken extends SnowgateError {
   readonly code = 'invalid_token';
   readonly status = 401;
+  /** The configured issuer the token claimed to be from, for metrics; never sent to the client. */
+  issuer?: string;
   /** Why, for metrics (token rejections by reason); never sent to the client. */
   constructor(
     message: string,
@@ -48,6 +50,15 @@ export class InvalidToken extends SnowgateError {
 export class Forbidden extends SnowgateError {
   readonly code = 'forbidden';
   readonly status = 403;
+}
+/** A verified token whose issuer's bound claims it does not meet: a stranger, counted per issuer. */
+export class ClaimsMismatch extends Forbidden {
+  constructor(
+    message: string,
+    readonly issuer: string,
+  ) {
+    super(message);
+  }
 }
 export class NotFound extends SnowgateError {
   readonly code = 'not_found';

@@ -80,6 +80,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       config.lease.acquireBurst,
       opts.clock ?? systemClock,
     ),
+    addressLimiter: new RateLimiter(
+      config.server.perAddress.requestsPerSecond,
+      config.server.perAddress.burst,
+      opts.clock ?? systemClock,
+    ),
+    ...(config.server.trustProxy ? { trustProxy: config.server.trustProxy } : {}),
     metrics,
     ttlMs: config.lease.ttlMs,
     maxClockSkewMs: config.lease.maxClockSkewMs,

@@ -2,16 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { isLoopbackHost } from '../identity/loopback.js';
-import { multiTenantPresetOf, PRESETS } from '../identity/presets.js';
 import { validateTemplate } from '../nats/permissions.js';
 import { DEFAULT_LAYOUT, layoutProblem, parseNodeRanges, nodeCount } from '../snowflake/layout.js';
 import { parseDuration } from './duration.js';
-import { ConfigSchema, type ConfigFile, type IssuerFile } from './schema.js';
-import type { Config, ConsoleConfig, IssuerConfig, PoolConfig } from './types.js';
+import { ConfigError } from './error.js';
+import { checkUrl, resolveIssuer } from './issuers.js';
+import { ConfigSchema, type ConfigFile } from './schema.js';
+import type { AdminConfig, Config, ConsoleConfig, IssuerConfig, PoolConfig } from './types.js';
 
-/** A configuration that cannot be used. The message names the key; the CLI exits 2 with it. */
-export class ConfigError extends Error {}
+export { ConfigError };
 
 /** `nats.credentialTtl`: the lease's length by default; shorter JWTs are renewed with the lease. */
 function credentialTtl(v: string | undefined, ttlMs: number, maxClockSkewMs: number): number {
@@ -94,18 +93,6 @@ function duration(value: string | undefined, fallback: string, key: string): num
   return ms;
 }
 
-function checkUrl(url: string, key: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`${key}: "${url}" is not a URL`);
-  }
-  if (u.protocol === 'https:') return;
-  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return;
-  throw new ConfigError(`${key}: must be https:// (http:// only for loopback addresses)`);
-}
-
 function resolvePool(p: ConfigFile['pools'][number], i: number, nowMs: number): PoolConfig {
   const key = `pools[${i}]`;
   const layout = p.layout ?? DEFAULT_LAYOUT;
@@ -132,48 +119,59 @@ function resolvePool(p: ConfigFile['pools'][number], i: number, nowMs: number): 
   return { name: p.name, epochMs, layout, nodes };
 }
 
-function resolveIssuer(f: IssuerFile, i: number, poolNames: Set<string>): IssuerConfig {
-  const key = `issuers[${i}]`;
-  const preset = f.preset === undefined ? undefined : PRESETS[f.preset];
-  if (f.preset !== undefined && !preset) {
-    throw new ConfigError(`${key}.preset: unknown preset "${f.preset}" (${Object.keys(PRESETS).join(', ')})`);
-  }
-  const issuer = f.issuer ?? preset?.issuer;
-  if (!issuer) throw new ConfigError(`${key}.issuer: required`);
-  checkUrl(issuer, `${key}.issuer`);
-  if (f.jwksUri) checkUrl(f.jwksUri, `${key}.jwksUri`);
-  if (!f.audience) throw new ConfigError(`${key}.audience: required (the audience snowgate's tokens carry)`);
-  // Anyone can get a token from a public issuer (any repository's workflow, any Google account):
-  // without bound claims every one of them would be a principal.
-  const publicIssuer = multiTenantPresetOf(issuer);
-  if (publicIssuer !== undefined && Object.keys(f.claims ?? {}).length === 0) {
-    throw new ConfigError(`${key}.claims: required for ${publicIssuer}, a public issuer anyone can get tokens from`);
-  }
-  for (const claim of Object.keys(f.claims ?? {})) {
-    if (claim === '' || claim === '/') throw new ConfigError(`${key}.claims: a claim name cannot be empty`);
-  }
-  for (const p of f.pools ?? []) {
-    if (!poolNames.has(p)) throw new ConfigError(`${key}.pools: no pool named "${p}"`);
-  }
-  return {
-    name: f.name,
-    issuer,
-    audience: f.audience,
-    algorithms: f.algorithms ?? preset?.algorithms ?? ['RS256', 'ES256'],
-    ...(f.jwksUri ? { jwksUri: f.jwksUri } : {}),
-    subjectClaim: f.subjectClaim ?? preset?.subjectClaim ?? 'sub',
-    claims: f.claims ?? {},
-    ...(f.pools ? { pools: f.pools } : {}),
-    dynamic: f.dynamic ?? true,
-  };
-}
-
 function unique(names: string[], key: string): void {
   const seen = new Set<string>();
   for (const n of names) {
     if (seen.has(n)) throw new ConfigError(`${key}: the name "${n}" is used twice`);
     seen.add(n);
   }
+}
+
+function resolveServer(f: ConfigFile['server']): Config['server'] {
+  for (const [i, p] of (f?.trustProxy ?? []).entries()) {
+    // Addresses or CIDRs, as proxy-addr reads them; a name would never match a socket's address.
+    if (!/^[0-9a-f.:]+(\/\d{1,3})?$/i.test(p))
+      throw new ConfigError(`server.trustProxy[${i}]: "${p}" is not an address or CIDR`);
+  }
+  return {
+    host: f?.host ?? '127.0.0.1',
+    port: f?.port ?? 8080,
+    ...(f?.tls ? { tls: { cert: path.resolve(f.tls.cert), key: path.resolve(f.tls.key) } } : {}),
+    perAddress: {
+      requestsPerSecond: f?.perAddress?.requestsPerSecond ?? 100,
+      burst: f?.perAddress?.burst ?? 1000,
+    },
+    ...(f?.trustProxy ? { trustProxy: f.trustProxy } : {}),
+  };
+}
+
+function resolveAdmin(f: ConfigFile['admin'], issuers: IssuerConfig[]): AdminConfig {
+  const admin: AdminConfig = {
+    ...(f?.bootstrapToken ? { bootstrapToken: f.bootstrapToken } : {}),
+    ...(f?.issuer ? { issuer: f.issuer } : {}),
+    roleClaim: f?.roleClaim ?? 'groups',
+    adminRole: f?.adminRole ?? 'snowgate-admins',
+    viewerRole: f?.viewerRole ?? 'snowgate-viewers',
+    principals: f?.principals ?? [],
+  };
+  if (admin.bootstrapToken !== undefined && admin.bootstrapToken.length < 16) {
+    throw new ConfigError('admin.bootstrapToken: must be at least 16 characters');
+  }
+  if (admin.bootstrapToken !== undefined && /\s/.test(admin.bootstrapToken)) {
+    throw new ConfigError('admin.bootstrapToken: must not contain whitespace (a bearer token cannot)');
+  }
+  if (admin.issuer && !issuers.some((x) => x.name === admin.issuer)) {
+    throw new ConfigError(`admin.issuer: no issuer named "${admin.issuer}"`);
+  }
+  if (admin.viewerRole === admin.adminRole) {
+    throw new ConfigError('admin.viewerRole: must differ from admin.adminRole');
+  }
+  for (const [i, p] of admin.principals!.entries()) {
+    if (!issuers.some((x) => x.name === p.issuer)) {
+      throw new ConfigError(`admin.principals[${i}].issuer: no issuer named "${p.issuer}"`);
+    }
+  }
+  return admin;
 }
 
 /** Validates a parsed configuration object and fills defaults. */
@@ -208,22 +206,7 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   // A client fences itself maxClockSkew before expiry, so a shorter lease could never mint.
   if (ttlMs <= maxClockSkewMs) throw new ConfigError('lease.ttl: must be longer than lease.maxClockSkew');
 
-  const admin = {
-    ...(f.admin?.bootstrapToken ? { bootstrapToken: f.admin.bootstrapToken } : {}),
-    ...(f.admin?.issuer ? { issuer: f.admin.issuer } : {}),
-    roleClaim: f.admin?.roleClaim ?? 'groups',
-    adminRole: f.admin?.adminRole ?? 'snowgate-admins',
-  };
-  if (admin.bootstrapToken !== undefined && admin.bootstrapToken.length < 16) {
-    throw new ConfigError('admin.bootstrapToken: must be at least 16 characters');
-  }
-  if (admin.bootstrapToken !== undefined && /\s/.test(admin.bootstrapToken)) {
-    throw new ConfigError('admin.bootstrapToken: must not contain whitespace (a bearer token cannot)');
-  }
-  if (admin.issuer && !issuers.some((x) => x.name === admin.issuer)) {
-    throw new ConfigError(`admin.issuer: no issuer named "${admin.issuer}"`);
-  }
-
+  const admin = resolveAdmin(f.admin, issuers);
   for (const kind of ['publish', 'subscribe'] as const) {
     for (const [i, t] of (f.nats?.permissions?.[kind] ?? []).entries()) {
       try {
@@ -238,7 +221,7 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
 
   const store = f.store ?? { kind: 'sqlite' as const, path: './data/snowgate.db' };
   return {
-    server: { host: f.server?.host ?? '127.0.0.1', port: f.server?.port ?? 8080 },
+    server: resolveServer(f.server),
     store: store.kind === 'sqlite' ? { kind: 'sqlite', path: path.resolve(store.path) } : store,
     lease: {
       ttlMs,

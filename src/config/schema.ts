@@ -13,6 +13,19 @@ export const ServerSchema = Type.Object(
   {
     host: Type.Optional(Type.String({ minLength: 1 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    tls: Type.Optional(
+      Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, strict),
+    ),
+    perAddress: Type.Optional(
+      Type.Object(
+        {
+          requestsPerSecond: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+          burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+        },
+        strict,
+      ),
+    ),
+    trustProxy: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   },
   strict,
 );
@@ -57,6 +70,7 @@ const ClaimValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 export const IssuerSchema = Type.Object(
   {
     name: Name,
+    kind: Type.Optional(Type.Union([Type.Literal('oidc'), Type.Literal('aws-iam')])),
     issuer: Type.Optional(Type.String({ minLength: 1 })),
     audience: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     algorithms: Type.Optional(
@@ -64,6 +78,10 @@ export const IssuerSchema = Type.Object(
     ),
     jwksUri: Type.Optional(Type.String({ minLength: 1 })),
     subjectClaim: Type.Optional(Type.String({ minLength: 1 })),
+    subject: Type.Optional(Type.String({ minLength: 1, description: 'a template of claims: "{sub}@{tid}"' })),
+    instanceClaim: Type.Optional(Type.String({ minLength: 1 })),
+    maxTokenLifetime: Type.Optional(Duration),
+    maxPrincipals: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     claims: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Union([ClaimValue, Type.Array(ClaimValue)]))),
     preset: Type.Optional(Type.String({ minLength: 1 })),
     pools: Type.Optional(Type.Array(Name)),
@@ -78,6 +96,19 @@ export const AdminSchema = Type.Object(
     issuer: Type.Optional(Name),
     roleClaim: Type.Optional(Type.String({ minLength: 1 })),
     adminRole: Type.Optional(Type.String({ minLength: 1 })),
+    viewerRole: Type.Optional(Type.String({ minLength: 1 })),
+    principals: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            issuer: Name,
+            subject: Type.String({ minLength: 1 }),
+            role: Type.Union([Type.Literal('admin'), Type.Literal('viewer')]),
+          },
+          strict,
+        ),
+      ),
+    ),
   },
   strict,
 );

@@ -5,9 +5,10 @@
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { InvalidToken } from '../errors.js';
+import { ClaimsMismatch, InvalidToken } from '../errors.js';
 import type { RateLimiter } from '../registry/rate-limit.js';
 import type { Registry } from '../registry/registry.js';
+import { enforceAccess } from './access.js';
 import { consoleRoutes, type ConsoleDeps } from './console.js';
 import type { Metrics } from './metrics.js';
 import type { AuthPort, CredentialsPort, ReadinessCheck } from './ports.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Limits acquires per principal. */
   acquireLimiter: RateLimiter;
+  /** Limits requests to /v1 routes per client address. */
+  addressLimiter: RateLimiter;
   ttlMs: number;
   maxClockSkewMs: number;
   /** Issuer names a pin may name. */
@@ -31,21 +34,27 @@ export interface AppDeps {
   logger?: FastifyBaseLogger;
   /** The operator console at /ui/; absent or disabled: no /ui/ at all. */
   console?: Omit<ConsoleDeps, 'auth'>;
+  /** PEM certificate and key: the listener speaks HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDRs). */
+  trustProxy?: string[];
 }
 
 const BODY_LIMIT = 64 * 1024;
 
-function validators() {
-  const common = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false } as const;
-  // Bodies are JSON: "17" is not 17 and null is not 0. Paths and query strings are text: coerce them.
-  const body = new Ajv({ ...common, coerceTypes: false });
-  const text = new Ajv({ ...common, coerceTypes: true });
-  return { body, text };
+/**
+ * Nothing is coerced: in a body "17" is not 17 and null is not 0; paths and query strings are
+ * text, and their numbers are digit-string schemas (see schemas.ts), so `0x10` is not 16.
+ */
+function validator(): Ajv {
+  return new Ajv({ allErrors: false, useDefaults: true, removeAdditional: false, strict: false, coerceTypes: false });
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    ...(deps.trustProxy ? { trustProxy: deps.trustProxy } : {}),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -60,8 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       void errorHandler(err, req, reply);
     },
   });
-  const ajv = validators();
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
+  const ajv = validator();
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problem('not_found', 404, `no route ${req.method} ${req.url.split('?')[0]}`)),
@@ -71,9 +80,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined && (req.method === 'POST' || req.method === 'PUT')) req.body = {};
   });
-  // Every route's token failures, counted in one place.
+  // Every route's refused tokens, counted in one place, by the issuer they claimed.
   app.addHook('onError', async (_req, _reply, err) => {
-    if (err instanceof InvalidToken) deps.metrics.tokenRejections.inc({ reason: err.reason });
+    if (err instanceof InvalidToken) {
+      deps.metrics.tokenRejections.inc({ issuer: err.issuer ?? 'none', reason: err.reason });
+    } else if (err instanceof ClaimsMismatch) {
+      deps.metrics.tokenRejections.inc({ issuer: err.issuer, reason: 'bound_claims' });
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.requestSeconds.observe(
@@ -92,6 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Before the routes: its hook turns a console session into a bearer token before any route authenticates.
   if (deps.console?.config.enabled) await app.register(consoleRoutes, { ...deps.console, auth: deps.auth });
+  // After the console's session hook, so a session is a bearer token by the time access is checked.
+  enforceAccess(app, deps);
   await app.register(opsRoutes(deps));
   await app.register(leaseRoutes(deps));
   await app.register(adminRoutes(deps));

@@ -20,8 +20,8 @@ export class Metrics {
   });
   readonly tokenRejections = new Counter({
     name: 'snowgate_token_rejections_total',
-    help: 'Refused bearer tokens by reason',
-    labelNames: ['reason'] as const,
+    help: 'Refused bearer tokens by configured issuer (none: no issuer matched) and reason',
+    labelNames: ['issuer', 'reason'] as const,
     registers: [this.registry],
   });
 

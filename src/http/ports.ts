@@ -1,12 +1,19 @@
 /** What the HTTP layer needs from the rest of the registry, as narrow interfaces. */
-import type { IssuerConfig } from '../config/types.js';
+import type { AdminRole, IssuerConfig } from '../config/types.js';
 import type { Actor, Lease, Principal } from '../registry/types.js';
+
+export interface ServiceIdentity {
+  principal: Principal;
+  issuer: IssuerConfig;
+  /** The lease instance the token names (an issuer's instanceClaim), used when the request names none. */
+  instance?: string;
+}
 
 export interface AuthPort {
   /** A token of a configured issuer whose bound claims match: 401 or 403 otherwise. */
-  service(authorization: string | undefined): Promise<{ principal: Principal; issuer: IssuerConfig }>;
-  /** The bootstrap token or an admin-role token: 401 or 403 otherwise. */
-  admin(authorization: string | undefined): Promise<Actor>;
+  service(authorization: string | undefined): Promise<ServiceIdentity>;
+  /** The bootstrap token or a token holding `need` (default admin; an admin is also a viewer): 401 or 403 otherwise. */
+  admin(authorization: string | undefined, need?: AdminRole): Promise<Actor>;
   /** Either of the above. */
   any(authorization: string | undefined): Promise<Actor>;
 }

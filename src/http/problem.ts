@@ -77,9 +77,10 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // 413 as CONTRACT §4 gives payload_too_large (a token over 16 KiB), not 431: one status per code.
   const p =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? { ...problem('payload_too_large', 431, 'the request headers are over 32 KiB'), title: 'Headers too large' }
+      ? problem('payload_too_large', 413, 'the request headers are over 32 KiB')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? problem('invalid_request', 408, 'the request took too long to arrive')
         : problem('invalid_request', 400, 'malformed HTTP request');

@@ -8,6 +8,12 @@ export const IssuerName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 export const Subject = Type.String({ minLength: 1, maxLength: 1024, pattern: '^[^\\u0000]+$' });
 export const Instance = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' });
 export const NodeNumber = Type.Integer({ minimum: 0, maximum: 2 ** 30 });
+/**
+ * A number in a path or a query string: plain decimal digits only. Coercing text to a number
+ * would read `0x10` as 16 and `1e2` as 100, so an admin's typo would pin some other node.
+ */
+const digits = (pattern: string, description: string) => Type.String({ pattern, description });
+const NodeParam = digits('^[0-9]{1,10}$', 'a node number, in decimal digits');
 export const NatsUserKey = Type.String({ pattern: '^U[A-Z2-7]{55}$', description: 'a NATS user public key' });
 export const Reason = Type.String({ maxLength: 1024, pattern: '^[^\\u0000]*$' });
 // Not a UUID pattern: an unknown id of any shape is a 404, as the contract says.
@@ -30,7 +36,7 @@ export const LineageParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,20
 export const LineageQuery = Type.Object({ pool: Type.Optional(PoolName) }, strict);
 
 export const PoolQuery = Type.Object({ pool: Type.Optional(PoolName) }, strict);
-export const MappingParams = Type.Object({ pool: PoolName, node: NodeNumber }, strict);
+export const MappingParams = Type.Object({ pool: PoolName, node: NodeParam }, strict);
 export const MappingBody = Type.Object({ issuer: IssuerName, subject: Subject, note: Type.Optional(Reason) }, strict);
 
 export const LeasesQuery = Type.Object(
@@ -49,8 +55,9 @@ export const PrincipalRevokeBody = Type.Object(
 );
 export const AuditQuery = Type.Object(
   {
-    after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    // Up to 15 digits: every value is a safe integer.
+    after: Type.Optional(digits('^[0-9]{1,15}$', 'an audit entry id, in decimal digits')),
+    limit: Type.Optional(digits('^(1000|[1-9][0-9]{0,2})$', '1 to 1000, in decimal digits')),
   },
   strict,
 );

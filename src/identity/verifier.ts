@@ -1,9 +1,13 @@
-import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import type { IssuerConfig } from '../config/types.js';
 import { InvalidToken, PayloadTooLarge } from '../errors.js';
+import { looksLikeAwsIamRequest, parseSignedCall } from './aws-iam-request.js';
+import { awsClaims, getCallerIdentity } from './aws-sts.js';
 import { IssuerKeys } from './issuer-keys.js';
 import { claimAt } from './pointer.js';
+import { instanceFrom, parseSubjectTemplate, renderSubject, type SubjectTemplate } from './subject.js';
 import { toInvalidToken } from './token-errors.js';
+import { checkTokenPolicy, DEFAULT_MAX_TOKEN_LIFETIME_MS } from './token-policy.js';
 
 /** CONTRACT §4: a token over 16 KiB is refused before anything parses it. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -13,6 +17,8 @@ export interface VerifiedToken {
   issuer: IssuerConfig;
   subject: string;
   claims: JWTPayload;
+  /** The lease instance the token names (its issuer's instanceClaim), if any. */
+  instance?: string;
 }
 
 export interface TokenVerifierOptions {
@@ -24,19 +30,28 @@ export interface TokenVerifierOptions {
   jwksTimeoutMs?: number;
   /** Age after which a JWKS is fetched again before use (default 10 min). */
   jwksMaxAgeMs?: number;
+  /** Per request to STS, for aws-iam issuers (default 5 s). */
+  stsTimeoutMs?: number;
 }
 
 interface Trusted {
   config: IssuerConfig;
   keys: IssuerKeys;
   options: JWTVerifyOptions;
+  subject: SubjectTemplate | undefined;
 }
 
 /** Verifies bearer tokens of the configured issuers, each against its own keys and policy. */
 export class TokenVerifier {
   readonly #byIssuer = new Map<string, Trusted>();
+  /** aws-iam issuers by STS endpoint origin. */
+  readonly #byEndpoint = new Map<string, IssuerConfig>();
+  readonly #clockToleranceMs: number;
+  readonly #stsTimeoutMs: number;
 
   constructor(issuers: readonly IssuerConfig[], opts: TokenVerifierOptions) {
+    this.#clockToleranceMs = opts.clockToleranceMs;
+    this.#stsTimeoutMs = opts.stsTimeoutMs ?? 5_000;
     const keyOpts = {
       cooldownMs: opts.jwksCooldownMs ?? 30_000,
       timeoutMs: opts.jwksTimeoutMs ?? 5_000,
@@ -44,8 +59,12 @@ export class TokenVerifier {
     };
     for (const config of issuers) {
       // Two configs for one iss would make the choice between them depend on list order.
-      const clash = this.#byIssuer.get(config.issuer);
-      if (clash) throw new TypeError(`issuers ${clash.config.name} and ${config.name} have the same issuer URL`);
+      const clash = this.#byIssuer.get(config.issuer)?.config ?? this.#byEndpoint.get(config.issuer);
+      if (clash) throw new TypeError(`issuers ${clash.name} and ${config.name} have the same issuer URL`);
+      if (config.kind === 'aws-iam') {
+        this.#byEndpoint.set(config.issuer, config);
+        continue;
+      }
       this.#byIssuer.set(config.issuer, {
         config,
         keys: new IssuerKeys(config.issuer, config.jwksUri, keyOpts),
@@ -57,6 +76,7 @@ export class TokenVerifier {
           requiredClaims: ['exp'],
           clockTolerance: opts.clockToleranceMs / 1000,
         },
+        subject: config.subjectTemplate === undefined ? undefined : parseSubjectTemplate(config.subjectTemplate),
       });
     }
   }
@@ -64,18 +84,58 @@ export class TokenVerifier {
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw new PayloadTooLarge('token over 16 KiB');
     if (token.length === 0) throw new InvalidToken('missing bearer token', 'missing');
+    if (this.#byEndpoint.size > 0 && looksLikeAwsIamRequest(token)) return this.#verifyAwsIam(token);
     const trusted = this.#byIssuer.get(unverifiedIssuer(token));
     if (!trusted) throw new InvalidToken('token issuer not accepted', 'unknown_issuer');
-    let claims: JWTPayload;
     try {
-      claims = await verifyWithKeys(token, trusted);
+      const { payload, protectedHeader } = await verifyWithKeys(token, trusted);
+      checkTokenPolicy(protectedHeader, payload, {
+        nowMs: Date.now(),
+        clockToleranceMs: this.#clockToleranceMs,
+        maxTokenLifetimeMs: trusted.config.maxTokenLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS,
+      });
+      const subject = trusted.subject
+        ? renderSubject(trusted.subject, payload)
+        : claimAt(payload, trusted.config.subjectClaim);
+      return verified(trusted.config, subject, payload);
     } catch (e) {
-      throw toInvalidToken(e);
+      throw withIssuer(toInvalidToken(e), trusted.config.name);
     }
-    const subject = claimAt(claims, trusted.config.subjectClaim);
-    if (!isStorableSubject(subject)) throw new InvalidToken('token subject missing or invalid', 'bad_subject');
-    return { issuer: trusted.config, subject, claims };
   }
+
+  /** A signed sts:GetCallerIdentity request: checked here, verified by STS. */
+  async #verifyAwsIam(token: string): Promise<VerifiedToken> {
+    let endpoint: string;
+    try {
+      endpoint = new URL(
+        String((JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { url?: unknown }).url),
+      ).origin;
+    } catch {
+      throw new InvalidToken('token malformed', 'malformed');
+    }
+    const config = this.#byEndpoint.get(endpoint);
+    if (!config) throw new InvalidToken('token issuer not accepted', 'unknown_issuer');
+    try {
+      const call = parseSignedCall(token, config.issuer, config.audience);
+      const claims = awsClaims(await getCallerIdentity(call, this.#stsTimeoutMs));
+      if (!claims) throw new InvalidToken('STS named a caller snowgate cannot key', 'bad_subject');
+      return verified(config, claimAt(claims, config.subjectClaim), claims);
+    } catch (e) {
+      throw withIssuer(toInvalidToken(e), config.name);
+    }
+  }
+}
+
+function verified(config: IssuerConfig, subject: unknown, claims: JWTPayload): VerifiedToken {
+  if (!isStorableSubject(subject)) throw new InvalidToken('token subject missing or invalid', 'bad_subject');
+  const instance = config.instanceClaim === undefined ? undefined : instanceFrom(claimAt(claims, config.instanceClaim));
+  return { issuer: config, subject, claims, ...(instance !== undefined ? { instance } : {}) };
+}
+
+/** Names the configured issuer a refusal belongs to, for the per-issuer rejection metrics. */
+function withIssuer<E extends Error>(e: E, issuer: string): E {
+  if (e instanceof InvalidToken) e.issuer ??= issuer;
+  return e;
 }
 
 /**
@@ -105,9 +165,9 @@ function unverifiedIssuer(token: string): string {
   return iss;
 }
 
-async function verifyWithKeys(token: string, { keys, options }: Trusted): Promise<JWTPayload> {
+async function verifyWithKeys(token: string, { keys, options }: Trusted): Promise<JWTVerifyResult> {
   try {
-    return (await jwtVerify(token, keys.getKey, options)).payload;
+    return await jwtVerify(token, keys.getKey, options);
   } catch (e) {
     if (!(e instanceof errors.JWKSMultipleMatchingKeys)) throw e;
     // A token without kid while the issuer publishes several keys for its alg (mid-rotation):
@@ -115,7 +175,7 @@ async function verifyWithKeys(token: string, { keys, options }: Trusted): Promis
     let last: unknown = e;
     for await (const key of e) {
       try {
-        return (await jwtVerify(token, key, options)).payload;
+        return await jwtVerify(token, key, options);
       } catch (err) {
         last = err;
         if (!(err instanceof errors.JWSSignatureVerificationFailed)) break;

@@ -18,6 +18,8 @@ export interface IssuerPolicy {
   pools?: string[];
   /** false: pinned nodes only. */
   dynamic: boolean;
+  /** Most distinct principals of the issuer holding leases in one pool (a misconfigured public issuer's strangers). */
+  maxPrincipals?: number;
 }
 
 export interface AcquireRequest {
@@ -55,6 +57,19 @@ export interface PoolOccupancy {
 /** Where a lease's minted IDs may reach: the release instant for a release, else its expiry. */
 export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): number {
   return reason === 'released' ? endedAt : lease.expiresAt;
+}
+
+/** A principal new to the pool is refused once its issuer has maxPrincipals holding leases there. */
+function checkPrincipalCap(active: readonly Lease[], req: AcquireRequest): void {
+  const cap = req.policy.maxPrincipals;
+  if (cap === undefined) return;
+  const { issuer } = req.principal;
+  const holders = new Set(active.filter((l) => l.principal.issuer === issuer).map((l) => l.principal.subject));
+  if (holders.size >= cap) {
+    throw new PrincipalLimit(
+      `issuer ${issuer} already has ${holders.size} principals holding leases in pool ${req.pool} (its maxPrincipals)`,
+    );
+  }
 }
 
 export class Registry {
@@ -102,6 +117,7 @@ export class Registry {
       if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
         throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
       }
+      if (mine.length === 0) checkPrincipalCap(view.active, req);
       if (superseded) {
         // Checked before ending it, so a refused request leaves the old lease alone.
         const held = view.active.find((l) => l.node === req.node);

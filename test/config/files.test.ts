@@ -68,7 +68,7 @@ describe('config: files', () => {
     const y = loadConfig(file('snowgate.yaml'), env);
     const j = loadConfig(file('snowgate.json'), env);
     assert.deepEqual(y, j);
-    assert.deepEqual(y.server, { host: '0.0.0.0', port: 9090 });
+    assert.deepEqual(y.server, { host: '0.0.0.0', port: 9090, perAddress: { requestsPerSecond: 100, burst: 1000 } });
     assert.deepEqual(y.store, { kind: 'postgres', url: 'postgres://snowgate:s3cret@db:5432/snowgate' });
     assert.deepEqual(y.lease, {
       ttlMs: 300_000,
@@ -137,9 +137,13 @@ describe('config: the shipped files', () => {
     });
     assert.deepEqual(
       c.issuers.map((i) => i.name),
-      ['corp', 'k8s', 'gha'],
+      ['corp', 'k8s', 'eks', 'gha', 'gitlab', 'okta', 'aws-sts', 'google', 'entra', 'aws'],
     );
-    assert.equal(c.issuers[2]?.issuer, 'https://token.actions.githubusercontent.com');
+    const byName = new Map(c.issuers.map((i) => [i.name, i]));
+    assert.equal(byName.get('gha')?.issuer, 'https://token.actions.githubusercontent.com');
+    assert.equal(byName.get('k8s')?.instanceClaim, '/kubernetes.io/pod/name');
+    assert.equal(byName.get('entra')?.claims.tid, '72f988bf-86f1-41af-91ab-2d7cd011db47', 'the tenant is bound');
+    assert.equal(byName.get('aws')?.kind, 'aws-iam');
     assert.ok(c.nats);
   });
 

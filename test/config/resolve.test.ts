@@ -6,7 +6,7 @@ import { base, refused, resolve } from './helpers.js';
 describe('config: defaults', () => {
   it('fills every default of a minimal configuration', () => {
     const c = resolve(base());
-    assert.deepEqual(c.server, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(c.server, { host: '127.0.0.1', port: 8080, perAddress: { requestsPerSecond: 100, burst: 1000 } });
     assert.deepEqual(c.store, { kind: 'sqlite', path: path.resolve('./data/snowgate.db') });
     assert.deepEqual(c.lease, {
       ttlMs: 600_000,
@@ -19,14 +19,21 @@ describe('config: defaults', () => {
     assert.equal(c.pools[0]?.epochMs, Date.parse('2024-01-01T00:00:00Z'));
     assert.deepEqual(c.issuers[0], {
       name: 'corp',
+      kind: 'oidc',
       issuer: 'https://idp.example.com',
       audience: ['snowgate'],
       algorithms: ['RS256', 'ES256'],
       subjectClaim: 'sub',
+      maxTokenLifetimeMs: 86_400_000,
       claims: {},
       dynamic: true,
     });
-    assert.deepEqual(c.admin, { roleClaim: 'groups', adminRole: 'snowgate-admins' });
+    assert.deepEqual(c.admin, {
+      roleClaim: 'groups',
+      adminRole: 'snowgate-admins',
+      viewerRole: 'snowgate-viewers',
+      principals: [],
+    });
     assert.equal(c.nats, undefined);
     assert.deepEqual(c.log, { level: 'info' });
   });
@@ -71,7 +78,12 @@ describe('config: defaults', () => {
 
 describe('config: presets', () => {
   it('a preset fills issuer, algorithms and subject claim', () => {
-    const gha = { name: 'gha', preset: 'github-actions', audience: ['snowgate'], claims: { repository_owner: 'acme' } };
+    const gha = {
+      name: 'gha',
+      preset: 'github-actions',
+      audience: ['snowgate'],
+      claims: { repository_owner_id: '42' },
+    };
     const c = resolve({ ...base(), issuers: [gha] });
     assert.equal(c.issuers[0]?.issuer, 'https://token.actions.githubusercontent.com');
     assert.deepEqual(c.issuers[0]?.algorithms, ['RS256']);

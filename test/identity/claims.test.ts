@@ -87,7 +87,9 @@ describe('boundClaimsMismatch', () => {
     run: 42,
     protected: true,
     numeric: '7',
+    aud: ['snowgate', 'api://other'],
     'kubernetes.io': { namespace: 'payments', serviceaccount: { name: 'api' } },
+    'https://example.com/team': 'payments',
   };
   const table: Array<[bound: BoundClaims, expected: string | undefined]> = [
     [{}, undefined],
@@ -118,6 +120,11 @@ describe('boundClaimsMismatch', () => {
     [{ '/kubernetes.io/nope': '*' }, 'bound claim "/kubernetes.io/nope" is missing'],
     // An object claim is never a string, even to a bare *.
     [{ 'kubernetes.io': '*' }, 'bound claim "kubernetes.io" does not match'],
+    [{ aud: 'api://*' }, undefined],
+    [{ aud: 'snowgate-*' }, 'bound claim "aud" does not match'],
+    // A plain key with dots or slashes is one top-level claim, not a path.
+    [{ 'https://example.com/team': 'payments' }, undefined],
+    [{ 'kubernetes.io.namespace': 'payments' }, 'bound claim "kubernetes.io.namespace" is missing'],
     // All must match; the first failure is reported.
     [{ env: 'prod', run: 1, groups: 'x' }, 'bound claim "run" does not match'],
   ];

@@ -30,6 +30,10 @@ export interface MintOptions {
   key?: CryptoKey;
   expIn?: number;
   nbfIn?: number;
+  /** Seconds from now for iat (default 0). */
+  iatIn?: number;
+  /** The typ header (default JWT); null: none. */
+  typ?: string | null;
   noExp?: boolean;
   claims?: JWTPayload;
 }
@@ -53,20 +57,22 @@ export interface TestIssuer {
 
 export const newRsa = (): Promise<KeyPair> => generateKeyPair('RS256', { extractable: true });
 
-export async function startTestIssuer(): Promise<TestIssuer> {
+/** `path`: the issuer URL's path, as Okta (/oauth2/default) and Entra ID (/TENANT/v2.0) have one. */
+export async function startTestIssuer(opts: { path?: string } = {}): Promise<TestIssuer> {
+  const base = opts.path ?? '';
   const rsa = await newRsa();
   const ec = await generateKeyPair('ES256', { extractable: true });
   const signing = new Map<string, KeyPair>();
   const published: JWK[] = [];
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/.well-known/openid-configuration') {
+    if (path === `${base}/.well-known/openid-configuration`) {
       t.stats.discovery++;
       if (t.failDiscovery) return void res.writeHead(500).end();
       const body = { issuer: t.discoveryIssuer ?? t.issuer, jwks_uri: t.jwksUri, response_types_supported: ['code'] };
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     }
-    if (path === '/jwks') {
+    if (path === `${base}/jwks`) {
       t.stats.jwks++;
       if (t.failJwks === 'error') return void res.writeHead(500).end();
       if (t.failJwks === 'hang') return; // close() ends the connection
@@ -75,7 +81,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     res.writeHead(404).end();
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}${base}`;
 
   const t: TestIssuer = {
     issuer,
@@ -93,10 +99,14 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       const key = opts.key ?? signing.get(kid ?? '')?.privateKey ?? (alg === 'ES256' ? ec : rsa).privateKey;
       const now = Math.floor(Date.now() / 1000);
       let jwt = new SignJWT({ ...opts.claims })
-        .setProtectedHeader({ alg, typ: 'JWT', ...(kid === null ? {} : { kid }) })
+        .setProtectedHeader({
+          alg,
+          ...(opts.typ === null ? {} : { typ: opts.typ ?? 'JWT' }),
+          ...(kid === null ? {} : { kid }),
+        })
         .setIssuer(opts.iss ?? issuer)
         .setAudience(opts.aud ?? 'snowgate')
-        .setIssuedAt(now)
+        .setIssuedAt(now + (opts.iatIn ?? 0))
         .setJti(randomUUID());
       if (opts.sub !== null) jwt = jwt.setSubject(opts.sub ?? 'svc-a');
       if (!opts.noExp) jwt = jwt.setExpirationTime(now + (opts.expIn ?? 300));

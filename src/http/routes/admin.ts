@@ -1,8 +1,8 @@
 /** Admin endpoints (CONTRACT §4): pins, leases, revocation, signing keys, audit. */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
 import { InvalidRequest, NotFound } from '../../errors.js';
-import type { Actor } from '../../registry/types.js';
+import { actorOf } from '../access.js';
 import type { AppDeps } from '../app.js';
 import { adminLeaseJson, auditJson, mappingJson } from '../present.js';
 import {
@@ -21,7 +21,6 @@ export const adminRoutes =
   (deps: AppDeps): FastifyPluginAsync =>
   async (app) => {
     const { registry } = deps;
-    const admin = (req: FastifyRequest): Promise<Actor> => deps.auth.admin(req.headers.authorization);
     const knownIssuer = (name: string) => {
       if (!deps.issuerNames.includes(name)) throw new InvalidRequest(`issuer: no issuer named "${name}"`);
     };
@@ -30,23 +29,29 @@ export const adminRoutes =
       return deps.credentials;
     };
     const tags = ['admin'];
+    // Viewers read; only admins change anything.
+    const viewer = { access: 'viewer' } as const;
+    const admin = { access: 'admin' } as const;
 
     app.get<{ Querystring: Static<typeof PoolQuery> }>(
       '/v1/admin/mappings',
-      { schema: { tags, summary: 'List pins', querystring: PoolQuery } },
+      { config: viewer, schema: { tags, summary: 'List pins', querystring: PoolQuery } },
       async (req) => {
-        await admin(req);
         return (await registry.pins.list(req.query.pool)).map(mappingJson);
       },
     );
 
     app.put<{ Params: Static<typeof MappingParams>; Body: Static<typeof MappingBody> }>(
       '/v1/admin/mappings/:pool/:node',
-      { schema: { tags, summary: 'Pin a node to a principal', params: MappingParams, body: MappingBody } },
+      {
+        config: admin,
+        schema: { tags, summary: 'Pin a node to a principal', params: MappingParams, body: MappingBody },
+      },
       async (req, reply) => {
-        const actor = await admin(req);
+        const actor = actorOf(req);
         knownIssuer(req.body.issuer);
-        const { pool, node } = req.params;
+        const { pool } = req.params;
+        const node = Number(req.params.node);
         const principal = { issuer: req.body.issuer, subject: req.body.subject };
         const outcome = await registry.pins.put(pool, node, principal, req.body.note, actor);
         const pin = (await registry.pins.list(pool)).find((m) => m.node === node)!;
@@ -56,19 +61,18 @@ export const adminRoutes =
 
     app.delete<{ Params: Static<typeof MappingParams> }>(
       '/v1/admin/mappings/:pool/:node',
-      { schema: { tags, summary: 'Unpin a node', params: MappingParams } },
+      { config: admin, schema: { tags, summary: 'Unpin a node', params: MappingParams } },
       async (req, reply) => {
-        const actor = await admin(req);
-        await registry.pins.delete(req.params.pool, req.params.node, actor);
+        const actor = actorOf(req);
+        await registry.pins.delete(req.params.pool, Number(req.params.node), actor);
         return reply.code(204).send();
       },
     );
 
     app.get<{ Querystring: Static<typeof LeasesQuery> }>(
       '/v1/admin/leases',
-      { schema: { tags, summary: 'List leases', querystring: LeasesQuery } },
+      { config: viewer, schema: { tags, summary: 'List leases', querystring: LeasesQuery } },
       async (req) => {
-        await admin(req);
         if (req.query.pool !== undefined) registry.pool(req.query.pool);
         const { leases, now } = await registry.listLeases(req.query);
         return leases.map((l) => adminLeaseJson(l, deps.ttlMs, now));
@@ -77,9 +81,9 @@ export const adminRoutes =
 
     app.post<{ Params: Static<typeof LeaseParams>; Body: Static<typeof RevokeBody> }>(
       '/v1/admin/leases/:id/revoke',
-      { schema: { tags, summary: 'End a lease now', params: LeaseParams, body: RevokeBody } },
+      { config: admin, schema: { tags, summary: 'End a lease now', params: LeaseParams, body: RevokeBody } },
       async (req) => {
-        const actor = await admin(req);
+        const actor = actorOf(req);
         const lease = await registry.revoke(req.params.id, actor, req.body.reason);
         // The revocation waited (a little) for the servers: say whether they confirmed it.
         const nats = deps.credentials?.revocationStatus([lease]);
@@ -89,9 +93,9 @@ export const adminRoutes =
 
     app.post<{ Body: Static<typeof PrincipalRevokeBody> }>(
       '/v1/admin/principals/revoke',
-      { schema: { tags, summary: 'End every lease of a principal', body: PrincipalRevokeBody } },
+      { config: admin, schema: { tags, summary: 'End every lease of a principal', body: PrincipalRevokeBody } },
       async (req) => {
-        const actor = await admin(req);
+        const actor = actorOf(req);
         knownIssuer(req.body.issuer);
         const revoked = await registry.revokePrincipal(
           { issuer: req.body.issuer, subject: req.body.subject },
@@ -102,26 +106,24 @@ export const adminRoutes =
       },
     );
 
-    app.get('/v1/admin/keys', { schema: { tags, summary: 'NATS signing keys' } }, async (req) => {
-      await admin(req);
+    app.get('/v1/admin/keys', { config: viewer, schema: { tags, summary: 'NATS signing keys' } }, async () => {
       return nats().keys();
     });
 
     app.post(
       '/v1/admin/keys/rotate',
-      { schema: { tags, summary: 'Rotate the NATS signing key now', body: EmptyBody } },
+      { config: admin, schema: { tags, summary: 'Rotate the NATS signing key now', body: EmptyBody } },
       async (req) => {
-        const actor = await admin(req);
+        const actor = actorOf(req);
         return nats().rotate(actor);
       },
     );
 
     app.get<{ Querystring: Static<typeof AuditQuery> }>(
       '/v1/admin/audit',
-      { schema: { tags, summary: 'The audit log, oldest first', querystring: AuditQuery } },
+      { config: viewer, schema: { tags, summary: 'The audit log, oldest first', querystring: AuditQuery } },
       async (req) => {
-        await admin(req);
-        return (await registry.listAudit(req.query.after ?? 0, req.query.limit ?? 100)).map(auditJson);
+        return (await registry.listAudit(Number(req.query.after ?? 0), Number(req.query.limit ?? 100))).map(auditJson);
       },
     );
   };

@@ -1,12 +1,13 @@
 /** Service endpoints: grant, renew, release, pools, lineage (CONTRACT §4). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { InvalidRequest, RateLimited, SnowgateError } from '../../errors.js';
+import { InvalidRequest, RateLimited } from '../../errors.js';
 import type { Grant } from '../../registry/registry.js';
 import type { Lease } from '../../registry/types.js';
 import { isPublicKey } from '../../nats/nkey.js';
 import { decodeId, parseIdString } from '../../snowflake/codec.js';
 import { LeaseResponse, LineageResponse } from '../../client/wire.js';
+import { countFailure, serviceOf } from '../access.js';
 import type { AppDeps } from '../app.js';
 import { iso, layoutJson, leaseJson } from '../present.js';
 import { AcquireBody, EmptyBody, LeaseParams, LineageParams, LineageQuery } from '../schemas.js';
@@ -18,7 +19,7 @@ export async function counted<T>(deps: AppDeps, op: string, fn: () => Promise<T>
     deps.metrics.leaseOps.inc({ op, outcome: 'ok' });
     return r;
   } catch (e) {
-    deps.metrics.leaseOps.inc({ op, outcome: e instanceof SnowgateError ? e.code : 'internal' });
+    countFailure(deps.metrics, op, e);
     throw e;
   }
 }
@@ -60,10 +61,13 @@ export const leaseRoutes =
 
     app.post<{ Body: Static<typeof AcquireBody> }>(
       '/v1/leases',
-      { schema: { summary: 'Lease a node', body: AcquireBody, response: { 201: LeaseResponse } } },
+      {
+        config: { access: 'service', op: 'acquire' },
+        schema: { summary: 'Lease a node', body: AcquireBody, response: { 201: LeaseResponse } },
+      },
       async (req, reply) => {
         const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
-          const { principal, issuer } = await deps.auth.service(req.headers.authorization);
+          const { principal, issuer, instance } = serviceOf(req);
           const wait = deps.acquireLimiter.take(`${principal.issuer}:${principal.subject}`);
           if (wait > 0) throw new RateLimited('too many lease requests from this principal', wait);
           if (req.body.natsPublicKey !== undefined && !isPublicKey(req.body.natsPublicKey, 'user')) {
@@ -75,9 +79,14 @@ export const leaseRoutes =
           try {
             const g = await registry.acquire({
               principal,
-              policy: { dynamic: issuer.dynamic, ...(issuer.pools ? { pools: issuer.pools } : {}) },
+              policy: {
+                dynamic: issuer.dynamic,
+                ...(issuer.pools ? { pools: issuer.pools } : {}),
+                ...(issuer.maxPrincipals !== undefined ? { maxPrincipals: issuer.maxPrincipals } : {}),
+              },
               pool: req.body.pool ?? 'default',
-              ...(req.body.instance !== undefined ? { instance: req.body.instance } : {}),
+              // The token's instance (a pod name, an AWS session) unless the request names one.
+              ...((req.body.instance ?? instance) !== undefined ? { instance: req.body.instance ?? instance } : {}),
               ...(req.body.node !== undefined ? { node: req.body.node } : {}),
               ...(natsPublicKey !== undefined ? { natsPublicKey } : {}),
             });
@@ -97,23 +106,22 @@ export const leaseRoutes =
 
     app.post<{ Params: Static<typeof LeaseParams> }>(
       '/v1/leases/:id/renew',
-      { schema: { summary: 'Renew a lease', params: LeaseParams, body: EmptyBody, response: { 200: LeaseResponse } } },
+      {
+        config: { access: 'service', op: 'renew' },
+        schema: { summary: 'Renew a lease', params: LeaseParams, body: EmptyBody, response: { 200: LeaseResponse } },
+      },
       async (req) => {
-        const r = await counted(deps, 'renew', async () => {
-          const { principal } = await deps.auth.service(req.headers.authorization);
-          return registry.renew(req.params.id, principal);
-        });
+        const r = await counted(deps, 'renew', () => registry.renew(req.params.id, serviceOf(req).principal));
         return body(r.lease, r.now);
       },
     );
 
     app.delete<{ Params: Static<typeof LeaseParams> }>(
       '/v1/leases/:id',
-      { schema: { summary: 'Release a lease', params: LeaseParams } },
+      { config: { access: 'service', op: 'release' }, schema: { summary: 'Release a lease', params: LeaseParams } },
       async (req, reply) => {
         const lease = await counted(deps, 'release', async () => {
-          const { principal } = await deps.auth.service(req.headers.authorization);
-          await registry.release(req.params.id, principal);
+          await registry.release(req.params.id, serviceOf(req).principal);
           return registry.getLease(req.params.id);
         });
         // A release does not wait for the servers: it says whether they confirmed yet.
@@ -123,8 +131,7 @@ export const leaseRoutes =
       },
     );
 
-    app.get('/v1/pools', { schema: { summary: 'Pools and their occupancy' } }, async (req) => {
-      await deps.auth.any(req.headers.authorization);
+    app.get('/v1/pools', { config: { access: 'any' }, schema: { summary: 'Pools and their occupancy' } }, async () => {
       return (await registry.occupancy()).map((o) => ({
         name: o.pool.name,
         layout: layoutJson(o.pool),
@@ -135,6 +142,7 @@ export const leaseRoutes =
     app.get<{ Params: Static<typeof LineageParams>; Querystring: Static<typeof LineageQuery> }>(
       '/v1/lineage/:id',
       {
+        config: { access: 'any' },
         schema: {
           summary: 'Who minted an ID',
           params: LineageParams,
@@ -143,7 +151,6 @@ export const leaseRoutes =
         },
       },
       async (req): Promise<LineageResponse> => {
-        await deps.auth.any(req.headers.authorization);
         const pool = registry.pool(req.query.pool ?? 'default');
         let f;
         try {
