@@ -11,6 +11,8 @@ interface LeaseFlags {
   registry: string;
   tokenFile?: string;
   tokenCmd?: string;
+  tokenAwsIam?: string;
+  stsEndpoint?: string;
   pool?: string;
   instance?: string;
   node?: number;
@@ -22,6 +24,16 @@ function parseInstance(value: string): string {
   // Checked here too so a typo fails before a token is spent (CONTRACT §4 instance).
   if (!/^[A-Za-z0-9._:-]{1,128}$/.test(value)) throw new InvalidArgumentError('1-128 letters, digits and ._:-');
   return value;
+}
+
+/** Loaded only when asked for: the AWS SDK's credential chain is not needed otherwise. */
+async function awsIam(serverId: string, stsEndpoint: string | undefined) {
+  const { awsIamToken } = await import('../client/aws-iam-token.js');
+  try {
+    return awsIamToken({ serverId, ...(stsEndpoint ? { stsEndpoint } : {}) });
+  } catch (e) {
+    throw new UsageError(`--sts-endpoint: ${(e as Error).message}`);
+  }
 }
 
 export function registerLease(program: Command): void {
@@ -41,6 +53,13 @@ export function registerLease(program: Command): void {
         'shell command printing the bearer token, run before every request',
       ).conflicts('tokenFile'),
     )
+    .addOption(
+      new Option(
+        '--token-aws-iam <server-id>',
+        'an aws-iam issuer: sign sts:GetCallerIdentity for this server id with the default AWS credentials, before every request',
+      ).conflicts(['tokenFile', 'tokenCmd']),
+    )
+    .option('--sts-endpoint <url>', 'the STS endpoint the aws-iam issuer names (default https://sts.amazonaws.com)')
     .option('--pool <name>', 'pool to lease in (the registry defaults to "default")')
     .addOption(
       new Option('--instance <id>', 'this process, so a restart supersedes its old lease').argParser(parseInstance),
@@ -53,8 +72,10 @@ export function registerLease(program: Command): void {
         ? tokenFromFile(flags.tokenFile)
         : flags.tokenCmd
           ? tokenFromCommand(flags.tokenCmd)
-          : undefined;
-      if (!token) throw new UsageError('--token-file or --token-cmd is required');
+          : flags.tokenAwsIam
+            ? await awsIam(flags.tokenAwsIam, flags.stsEndpoint)
+            : undefined;
+      if (!token) throw new UsageError('--token-file, --token-cmd or --token-aws-iam is required');
       if (flags.credsFile) {
         // Found out now, not after a lease is granted and has to be given back.
         const dir = path.dirname(path.resolve(flags.credsFile));
