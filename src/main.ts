@@ -2,6 +2,7 @@
  * The composition root: the one place that picks the adapters (store, identity, NATS, HTTP) and
  * wires them into the registry.
  */
+import type { Server as HttpsServer } from 'node:https';
 import { pino } from 'pino';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -9,6 +10,7 @@ import type { Config } from './config/types.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import type { ReadinessCheck } from './http/ports.js';
+import { readTls, reloadTls } from './http/tls.js';
 import { Authenticator } from './identity/authenticator.js';
 import { TokenVerifier } from './identity/verifier.js';
 import { startNatsService, type NatsService } from './nats/service.js';
@@ -21,6 +23,8 @@ import { SqliteStore } from './store/sqlite.js';
 
 export interface RunningServer {
   url: string;
+  /** Reads server.tls's files again (on SIGHUP): false when the listener has no TLS. */
+  reloadTls(): boolean;
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function openStore(config: Config['store'], clock: Clock = systemCl
 
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const log = pino({ level: opts.logLevel ?? config.log.level });
+  const tls = config.server.tls ? readTls(config.server.tls) : undefined;
   const store = await openStore(config.store, opts.clock);
   let onEnded: ((ended: Lease[]) => Promise<void>) | undefined;
   const registry = new Registry({ store, pools: config.pools, lease: config.lease, onEnded: (e) => onEnded?.(e) });
@@ -86,6 +91,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       opts.clock ?? systemClock,
     ),
     ...(config.server.trustProxy ? { trustProxy: config.server.trustProxy } : {}),
+    ...(tls ? { tls } : {}),
     metrics,
     ttlMs: config.lease.ttlMs,
     maxClockSkewMs: config.lease.maxClockSkewMs,
@@ -114,7 +120,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+    reloadTls() {
+      if (!config.server.tls) return false;
+      reloadTls(app.server as HttpsServer, config.server.tls);
+      return true;
+    },
     async close() {
       clearInterval(sweeper);
       await app.close();

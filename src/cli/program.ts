@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerAdmin } from './admin.js';
 import { registerDecode } from './decode.js';
 import { registerDev } from './dev.js';
+import { registerDevIssuer } from './dev-issuer.js';
 import { registerInit } from './init.js';
 import { registerLease } from './lease.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     });
   registerServe(program);
   registerDev(program);
+  registerDevIssuer(program);
   registerInit(program);
   registerLease(program);
   registerDecode(program);

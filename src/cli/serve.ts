@@ -10,7 +10,8 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the registry')
     .option('--config <file>', `configuration, YAML or JSON (default: ${DEFAULT_CONFIG} when present)`)
-    .action(async (flags: { config?: string }) => {
+    .option('--check', 'check the configuration and exit: 0 when it loads, 2 naming the bad key otherwise')
+    .action(async (flags: { config?: string; check?: boolean }) => {
       const file = flags.config ?? DEFAULT_CONFIG;
       if (flags.config === undefined && !existsSync(file)) {
         throw new UsageError(
@@ -24,6 +25,10 @@ export function registerServe(program: Command): void {
       } catch (e) {
         throw asUsageError(e, ConfigError);
       }
+      if (flags.check) {
+        process.stdout.write(`snowgate serve: ${file} is a valid configuration\n`);
+        return;
+      }
       // Listening before the server starts, so a SIGTERM during start-up still means "stop cleanly".
       const stop = shutdownSignal();
       const { startServer } = await import('../main.js');
@@ -32,7 +37,20 @@ export function registerServe(program: Command): void {
       const server = await startServer(config).catch((e: unknown) => {
         throw asUsageError(e, ConfigError);
       });
+      // SIGHUP: a renewed certificate, without dropping a connection.
+      const reload = () => {
+        try {
+          const done = server.reloadTls();
+          process.stderr.write(
+            `snowgate serve: SIGHUP: ${done ? 'TLS certificate and key reloaded' : 'no server.tls to reload'}\n`,
+          );
+        } catch (e) {
+          process.stderr.write(`snowgate serve: SIGHUP: keeping the TLS certificate in use: ${(e as Error).message}\n`);
+        }
+      };
+      process.on('SIGHUP', reload);
       await untilAborted(stop);
+      process.off('SIGHUP', reload);
       await server.close();
     });
 }

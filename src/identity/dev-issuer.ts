@@ -39,8 +39,14 @@ export interface DevBrowserClient {
 }
 
 export interface DevIssuerOptions {
-  /** A loopback address (default 127.0.0.1): the issuer speaks plain http. */
+  /** A loopback address (default 127.0.0.1): the issuer URL's host; the issuer speaks plain http. */
   host?: string;
+  /**
+   * The address the socket binds, when it is not `host`: 0.0.0.0 in a container that shares the
+   * registry's network namespace (docker-compose.yml's dev profile), so a published port
+   * reaches it while the issuer URL, in every token, stays on loopback.
+   */
+  listen?: string;
   /** Default 0, any free port. Give the same port on a restart, or earlier tokens name another issuer. */
   port?: number;
   /** Where the private signing JWKS is kept (0600); without it keys live only as long as the process. */
@@ -75,7 +81,7 @@ export async function startDevIssuer(opts: DevIssuerOptions): Promise<DevIssuer>
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
+    server.listen(opts.port ?? 0, opts.listen ?? host, () => {
       server.off('error', reject);
       resolve();
     });
