@@ -2,7 +2,8 @@
 # snowgate registry image: `docker build -t snowgate .`
 # Runs `snowgate serve --config /etc/snowgate/snowgate.yaml`; mount your configuration there.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, the current LTS (20, the floor snowgate still supports, is past its end of life).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: compile TypeScript, then keep only the runtime dependencies -------------------------
 FROM ${NODE_IMAGE} AS build
@@ -27,7 +28,7 @@ ENV NODE_ENV=production
 # A fixed uid, so volumes and mounted files can be given to it ahead of time.
 RUN groupadd --system --gid 10001 snowgate \
     && useradd --system --uid 10001 --gid snowgate --home-dir /var/lib/snowgate --shell /usr/sbin/nologin snowgate \
-    && mkdir -p /etc/snowgate /var/lib/snowgate/data /var/lib/snowgate/nats \
+    && mkdir -p /etc/snowgate /var/lib/snowgate/data /var/lib/snowgate/nats /var/lib/snowgate/nats-server \
     && chown -R snowgate:snowgate /var/lib/snowgate
 WORKDIR /app
 # package.json comes along: it makes dist/ ES modules and gives `--version`. The code stays
@@ -39,7 +40,8 @@ COPY --from=build /app/dist/console ./dist/console
 COPY --from=build /app/config ./config
 USER snowgate:snowgate
 # SQLite state (store.path: /var/lib/snowgate/data/snowgate.db). NATS keys from `snowgate init`
-# go in /var/lib/snowgate/nats, mounted where they are used (see docker-compose.yml).
+# go in /var/lib/snowgate/nats, mounted where they are used; nats-server's conf alone in
+# /var/lib/snowgate/nats-server (see docker-compose.yml).
 VOLUME ["/var/lib/snowgate/data"]
 EXPOSE 8080
 # Assumes server.port 8080 in the configuration; node's own fetch, as the image has no curl.
