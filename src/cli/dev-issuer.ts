@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { devSecrets } from './dev-secrets.js';
+import { devClients, devSecrets } from './dev-secrets.js';
 import { shellQuote, parsePort } from './options.js';
 import { shutdownSignal, untilAborted } from './signals.js';
 
@@ -36,10 +36,7 @@ export function registerDevIssuer(program: Command): void {
         port: f.port,
         ...(f.listen ? { listen: f.listen } : {}),
         jwksFile: path.join(dataDir, 'dev-issuer-jwks.json'),
-        clients: [
-          { clientId: 'dev-service', clientSecret: secrets.service },
-          { clientId: 'dev-admin', clientSecret: secrets.admin, claims: { groups: ['snowgate-admins'] } },
-        ],
+        clients: devClients(secrets),
       });
       const token = (client: string, secret: string) =>
         `curl -s -u ${shellQuote(`${client}:${secret}`)} -d grant_type=client_credentials ${issuer.tokenEndpoint}`;

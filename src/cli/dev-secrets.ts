@@ -34,3 +34,11 @@ export async function devSecrets(dataDir: string): Promise<DevSecrets> {
   await writeFile(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return secrets;
 }
+
+/** The dev issuer's two clients: a workload, and an admin whose tokens carry the admin group. */
+export function devClients(secrets: DevSecrets) {
+  return [
+    { clientId: 'dev-service', clientSecret: secrets.service },
+    { clientId: 'dev-admin', clientSecret: secrets.admin, claims: { groups: ['snowgate-admins'] } },
+  ];
+}

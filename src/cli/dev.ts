@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { DevNats } from './dev-nats.js';
-import { devSecrets } from './dev-secrets.js';
+import { devClients, devSecrets } from './dev-secrets.js';
 import { walkthrough } from './dev-walkthrough.js';
 import { parsePort } from './options.js';
 import { shutdownSignal, untilAborted } from './signals.js';
@@ -39,10 +39,7 @@ export function registerDev(program: Command): void {
         const issuer = await startDevIssuer({
           port: f.issuerPort,
           jwksFile: path.join(dataDir, 'dev-issuer-jwks.json'),
-          clients: [
-            { clientId: 'dev-service', clientSecret: secrets.service },
-            { clientId: 'dev-admin', clientSecret: secrets.admin, claims: { groups: ['snowgate-admins'] } },
-          ],
+          clients: devClients(secrets),
           // The console's one-click sign-in: whoever opens it on this machine is dev-admin.
           browserClients: [
             {
