@@ -108,7 +108,16 @@ describe('snowgate serve with server.tls', () => {
     t.after(() => p.child.kill('SIGKILL'));
     const kept = new https.Agent({ keepAlive: true, maxSockets: 1, maxCachedSessions: 0 });
     t.after(() => kept.destroy());
-    await waitFor('https /healthz', () => get(port, first.cert, kept).catch(() => false), 15_000);
+    let exited: number | null | undefined;
+    void p.exit.then((code) => (exited = code));
+    await waitFor(
+      'https /healthz',
+      () => {
+        if (exited !== undefined) throw new Error(`serve exited ${exited}: ${p.stderr()}`);
+        return get(port, first.cert, kept).catch(() => false);
+      },
+      30_000,
+    );
     assert.equal(await get(port, first.cert, kept), '200 first');
 
     // A renewal as cert-manager or certbot does it: new files moved into place.
