@@ -16,6 +16,7 @@ export { NatsHandle, type HandleStatus } from './nats-handle.js';
 export { RotatingSubscription, type SubscribeOptions } from './subscription.js';
 export { formatCreds, type NatsCredentials } from './creds.js';
 export { tokenFromFile, type TokenProvider } from './token.js';
+export { awsIamToken, type AwsIamTokenOptions } from './aws-iam-token.js';
 export { CLIENT_METRICS, type ClientMetrics, type LatencySnapshot } from './metrics.js';
 export { signedBytes, verifySignature, SIG_HEADER } from './signature.js';
 export { ID_HEADER } from './subscription.js';
