@@ -99,8 +99,8 @@ export class Registry {
       throw new Forbidden(`your issuer may not lease in pool ${pool.name}`);
     }
     const { ttlMs, maxClockSkewMs, maxPerPrincipal } = this.deps.lease;
-    const ended: Lease[] = [];
-    const grant = await this.deps.store.transaction(async (tx) => {
+    const { grant, ended } = await this.deps.store.transaction(async (tx) => {
+      const ended: Lease[] = [];
       const now = tx.now();
       if (req.natsPublicKey !== undefined && (await tx.natsKeyUsed(req.natsPublicKey))) {
         // Revoking that lease's user would cut this one off too.
@@ -164,7 +164,7 @@ export class Registry {
           ...(superseded ? { supersedes: superseded.id } : {}),
         },
       });
-      return { lease, now, ...(superseded ? { superseded } : {}) };
+      return { grant: { lease, now, ...(superseded ? { superseded } : {}) }, ended };
     });
     void this.reportEnded(ended);
     return grant;
@@ -172,29 +172,21 @@ export class Registry {
 
   /** Pushes expiry forward by one TTL. Only the lease's principal; an ended lease is gone (410). */
   async renew(id: string, principal: Principal): Promise<{ lease: Lease; now: number }> {
-    const ended: Lease[] = [];
-    try {
-      return await this.deps.store
-        .transaction(async (tx) => {
-          const now = tx.now();
-          const lease = await this.owned(tx, id, principal);
-          if (lease.endedAt !== undefined)
-            throw new LeaseGone(`lease ${id} ended (${lease.endReason})`, lease.endReason);
-          if (lease.expiresAt <= now) {
-            ended.push(await this.end(tx, lease, 'expired', { kind: 'system' }, {}));
-            return { expired: true as const };
-          }
-          const expiresAt = now + this.deps.lease.ttlMs;
-          await tx.setExpiry(id, expiresAt);
-          return { lease: { ...lease, expiresAt }, now };
-        })
-        .then((r) => {
-          if ('expired' in r) throw new LeaseGone(`lease ${id} expired`, 'expired');
-          return r;
-        });
-    } finally {
-      void this.reportEnded(ended);
+    const r = await this.deps.store.transaction<{ lease: Lease; now: number } | { expired: Lease }>(async (tx) => {
+      const now = tx.now();
+      const lease = await this.owned(tx, id, principal);
+      if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`, lease.endReason);
+      // An expiry noticed here is recorded, so the answer is a 410 and the end is committed.
+      if (lease.expiresAt <= now) return { expired: await this.end(tx, lease, 'expired', { kind: 'system' }, {}) };
+      const expiresAt = now + this.deps.lease.ttlMs;
+      await tx.setExpiry(id, expiresAt);
+      return { lease: { ...lease, expiresAt }, now };
+    });
+    if ('expired' in r) {
+      void this.reportEnded([r.expired]);
+      throw new LeaseGone(`lease ${id} expired`, 'expired');
     }
+    return r;
   }
 
   /** Ends the caller's own lease now. Idempotent: an ended lease stays ended. */

@@ -4,7 +4,13 @@
  * Contract for every implementation:
  * - `transaction(fn)` runs `fn` as one atomic unit: its writes commit together or not at all, and
  *   units never interleave (SQLite: one writer; PostgreSQL: a transaction-scoped advisory lock).
- *   `fn` may only await the `StoreTx` it is given: never the network, never a timer.
+ *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. The store may
+ *   run `fn` more than once (after a connection lost before COMMIT, or a lost race), so `fn` has no
+ *   effect outside `tx` but its return value.
+ * - A store that cannot be used right now (connection lost, server down, file locked, disk full)
+ *   fails with `StoreUnavailable` (503 `unavailable`, Retry-After), never another error and never
+ *   by crashing the process; it heals by itself once the fault is gone. When a COMMIT's outcome is
+ *   unknown the answer is the same 503: the change may have landed (a lease then simply expires).
  * - `tx.now()` is the store's clock, fixed for the whole unit. It is the only clock lease times come
  *   from, so replicas sharing a store agree on them.
  * - At most one lease per (pool, node) is active (not ended); the schema enforces it, so a bug in
@@ -79,7 +85,7 @@ export interface Store {
   /** Leases whose expiry passed without an end recorded. */
   expiredUnended(now: number, limit: number): Promise<Lease[]>;
   natsState: NatsStateStore;
-  /** Throws when the store cannot be reached (for /readyz). */
+  /** Throws when the store cannot be reached, or its last write failed and it still cannot write (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

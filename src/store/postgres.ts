@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { NatsStateStore } from '../nats/state.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, NewAuditEntry, NodeState, PoolView, Store, StoreTx } from './port.js';
 import {
   auditFromRow,
@@ -29,8 +30,32 @@ async function rows<R extends pg.QueryResultRow>(db: Queryable, sql: string, arg
   return (await db.query<R>(sql, args)).rows;
 }
 
-export async function migratePostgres(pool: pg.Pool): Promise<void> {
+/**
+ * A client checked out of the pool, with the error path `pg` requires: a checked-out client whose
+ * socket dies emits 'error', and with no listener that kills the process. A broken client is
+ * destroyed on release instead of going back to the pool.
+ */
+async function checkOut(pool: pg.Pool): Promise<{ c: pg.PoolClient; broken(): unknown; release(): void }> {
   const c = await pool.connect();
+  let fault: unknown;
+  const onError = (e: unknown) => {
+    fault ??= e;
+  };
+  c.on('error', onError);
+  return {
+    c,
+    broken: () => fault,
+    release: () => {
+      c.removeListener('error', onError);
+      // pg-pool forgets a client released with an error; a healthy one goes back to the pool.
+      c.release(fault !== undefined ? (fault as Error) : undefined);
+    },
+  };
+}
+
+export async function migratePostgres(pool: pg.Pool): Promise<void> {
+  const client = await checkOut(pool);
+  const { c } = client;
   try {
     await c.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK]);
     await c.query(
@@ -47,15 +72,24 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
         await c.query(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, ${NOW_MS})`, [m.version]);
         await c.query('COMMIT');
       } catch (e) {
-        await c.query('ROLLBACK');
+        await c.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
     }
   } finally {
-    await c.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
-    c.release();
+    if (client.broken() === undefined)
+      await c.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK]).catch(() => undefined);
+    client.release();
   }
 }
+
+/** How a unit attempt ended: its value, or an error and whether running it again is safe. */
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown; retry: boolean };
+
+/** A unit whose connection failed before COMMIT never committed: run it once more. */
+const CONNECTION_RETRIES = 1;
+/** A unit that lost a race was rolled back: run it again, a few times. */
+const CONFLICT_RETRIES = 3;
 
 export class PostgresStore implements Store {
   readonly natsState: NatsStateStore;
@@ -63,51 +97,106 @@ export class PostgresStore implements Store {
   private constructor(private readonly pool: pg.Pool) {
     this.natsState = {
       load: async () => {
-        const [r] = await rows<{ version: string; data: string }>(
-          pool,
+        const [r] = await this.read<{ version: string; data: string }>(
           'SELECT version, data FROM nats_state WHERE id = 1',
         );
         return r && { version: Number(r.version), data: r.data };
       },
       save: async (expectedVersion, data) => {
-        const r =
-          expectedVersion === 0
-            ? await pool.query(
-                'INSERT INTO nats_state (id, version, data) VALUES (1, 1, $1) ON CONFLICT (id) DO NOTHING',
-                [data],
-              )
-            : await pool.query('UPDATE nats_state SET version = $1, data = $2 WHERE id = 1 AND version = $3', [
-                expectedVersion + 1,
-                data,
-                expectedVersion,
-              ]);
-        return r.rowCount === 1;
+        try {
+          const r =
+            expectedVersion === 0
+              ? await pool.query(
+                  'INSERT INTO nats_state (id, version, data) VALUES (1, 1, $1) ON CONFLICT (id) DO NOTHING',
+                  [data],
+                )
+              : await pool.query('UPDATE nats_state SET version = $1, data = $2 WHERE id = 1 AND version = $3', [
+                  expectedVersion + 1,
+                  data,
+                  expectedVersion,
+                ]);
+          return r.rowCount === 1;
+        } catch (e) {
+          // Not run again: a compare-and-set whose answer was lost may have landed; the caller reloads.
+          if (isPgConnectionFault(e)) throw new StoreUnavailable(`the store cannot be reached: ${describeFault(e)}`, e);
+          throw e;
+        }
       },
     };
   }
 
   static async open(url: string): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      // A server that does not answer is a fault to report, not a request to hang on forever.
+      connectionTimeoutMillis: 5000,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    await migratePostgres(pool);
+    try {
+      await migratePostgres(pool);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
     return new PostgresStore(pool);
   }
 
+  /**
+   * Runs `fn` in one transaction. A unit whose connection dies before COMMIT is run once more on a
+   * fresh connection (it never committed), one that lost a race a few times; when the outcome of a
+   * COMMIT is unknown, or the server stays unreachable, it fails with StoreUnavailable (503).
+   */
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    let connectionFaults = 0;
+    let conflicts = 0;
+    for (;;) {
+      const r = await this.attempt(fn);
+      if (r.ok) return r.value;
+      if (!r.retry) throw r.error;
+      const conflict = isPgConflict(r.error);
+      if (conflict ? ++conflicts > CONFLICT_RETRIES : ++connectionFaults > CONNECTION_RETRIES) {
+        if (conflict && (r.error as { code?: string }).code === '23505') throw r.error;
+        throw new StoreUnavailable(`the store could not complete the change: ${describeFault(r.error)}`, r.error);
+      }
+    }
+  }
+
+  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<Attempt<T>> {
+    let client;
+    try {
+      client = await checkOut(this.pool);
+    } catch (e) {
+      if (isPgConnectionFault(e)) return { ok: false, error: e, retry: true };
+      throw e;
+    }
+    const { c } = client;
+    let committing = false;
     try {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
       const [{ now }] = (await rows<{ now: string }>(c, `SELECT ${NOW_MS} AS now`)) as [{ now: string }];
-      const result = await fn(this.makeTx(c, Number(now)));
+      const value = await fn(this.makeTx(c, Number(now)));
+      committing = true;
       await c.query('COMMIT');
-      return result;
+      return { ok: true, value };
     } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
+      const lost = client.broken() ?? (isPgConnectionFault(e) ? e : undefined);
+      if (lost === undefined) await c.query('ROLLBACK').catch(() => undefined);
+      if (lost !== undefined) {
+        if (committing) {
+          throw new StoreUnavailable(
+            `the store connection failed during COMMIT; the change may or may not have been saved: ${describeFault(lost)}`,
+            lost,
+          );
+        }
+        return { ok: false, error: lost, retry: true };
+      }
+      if (isPgConflict(e)) return { ok: false, error: e, retry: true };
       throw e;
     } finally {
-      c.release();
+      client.release();
     }
   }
 
@@ -224,12 +313,13 @@ export class PostgresStore implements Store {
   }
 
   async now(): Promise<number> {
-    const [r] = await rows<{ now: string }>(this.pool, `SELECT ${NOW_MS} AS now`);
+    const [r] = await this.read<{ now: string }>(`SELECT ${NOW_MS} AS now`);
     return Number(r!.now);
   }
 
-  getLease(id: string): Promise<Lease | undefined> {
-    return this.leaseById(this.pool, id);
+  async getLease(id: string): Promise<Lease | undefined> {
+    const [r] = await this.read<LeaseRow>('SELECT * FROM leases WHERE id = $1', [id]);
+    return r ? leaseFromRow(r) : undefined;
   }
 
   async listLeases(f: LeaseFilter): Promise<Lease[]> {
@@ -241,26 +331,25 @@ export class PostgresStore implements Store {
     if (f.state === 'active') where.push(`ended_at IS NULL AND expires_at > ${arg(now)}`);
     else if (f.state === 'ended') where.push(`(ended_at IS NOT NULL OR expires_at <= ${arg(now)})`);
     const sql = `SELECT * FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id LIMIT 10000`;
-    return (await rows<LeaseRow>(this.pool, sql, args)).map(leaseFromRow);
+    return (await this.read<LeaseRow>(sql, args)).map(leaseFromRow);
   }
 
   async listPins(pool?: string): Promise<Mapping[]> {
     const r =
       pool === undefined
-        ? await rows<MappingRow>(this.pool, 'SELECT * FROM mappings ORDER BY pool, node')
-        : await rows<MappingRow>(this.pool, 'SELECT * FROM mappings WHERE pool = $1 ORDER BY node', [pool]);
+        ? await this.read<MappingRow>('SELECT * FROM mappings ORDER BY pool, node')
+        : await this.read<MappingRow>('SELECT * FROM mappings WHERE pool = $1 ORDER BY node', [pool]);
     return r.map(mappingFromRow);
   }
 
   async listAudit(after: number, limit: number): Promise<AuditEntry[]> {
-    return (
-      await rows<AuditRow>(this.pool, 'SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [after, limit])
-    ).map(auditFromRow);
+    return (await this.read<AuditRow>('SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [after, limit])).map(
+      auditFromRow,
+    );
   }
 
   async leaseAt(pool: string, node: number, atMs: number): Promise<Lease | undefined> {
-    const [r] = await rows<LeaseRow>(
-      this.pool,
+    const [r] = await this.read<LeaseRow>(
       `SELECT * FROM leases WHERE pool = $1 AND node = $2 AND not_before < $3 AND expires_at >= $3
        ORDER BY generation DESC LIMIT 1`,
       [pool, node, atMs],
@@ -269,8 +358,7 @@ export class PostgresStore implements Store {
   }
 
   async counts(pool: string, now: number): Promise<{ leased: number; pinned: number; pinnedAndLeased: number }> {
-    const [r] = await rows<{ leased: string; pinned: string; pinned_leased: string }>(
-      this.pool,
+    const [r] = await this.read<{ leased: string; pinned: string; pinned_leased: string }>(
       `SELECT
          (SELECT COUNT(*) FROM leases WHERE pool = $1 AND ended_at IS NULL AND expires_at > $2) AS leased,
          (SELECT COUNT(*) FROM mappings WHERE pool = $1) AS pinned,
@@ -283,13 +371,12 @@ export class PostgresStore implements Store {
 
   async endedEarlySince(sinceMs: number): Promise<Lease[]> {
     const sql = "SELECT * FROM leases WHERE ended_at >= $1 AND end_reason <> 'expired' ORDER BY ended_at";
-    return (await rows<LeaseRow>(this.pool, sql, [sinceMs])).map(leaseFromRow);
+    return (await this.read<LeaseRow>(sql, [sinceMs])).map(leaseFromRow);
   }
 
   async expiredUnended(now: number, limit: number): Promise<Lease[]> {
     return (
-      await rows<LeaseRow>(
-        this.pool,
+      await this.read<LeaseRow>(
         'SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2',
         [now, limit],
       )
@@ -297,7 +384,25 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    try {
+      await this.read('SELECT 1');
+    } catch (e) {
+      // /readyz answers anyone: name the kind of fault, never the database's address.
+      const cause = e instanceof StoreUnavailable ? e.cause : e;
+      const code = (cause as { code?: unknown } | null)?.code;
+      throw new Error(`the store cannot be reached${typeof code === 'string' ? ` (${code})` : ''}`, { cause: e });
+    }
+  }
+
+  /** A query outside any unit: run once more when the connection failed (reads change nothing), else 503. */
+  private async read<R extends pg.QueryResultRow>(sql: string, args: unknown[] = [], retries = 1): Promise<R[]> {
+    try {
+      return await rows<R>(this.pool, sql, args);
+    } catch (e) {
+      if (!isPgConnectionFault(e)) throw e;
+      if (retries > 0) return this.read<R>(sql, args, retries - 1);
+      throw new StoreUnavailable(`the store cannot be reached: ${describeFault(e)}`, e);
+    }
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,15 @@
  * grant the client was told about survives a crash of the process or the machine. One process owns
  * the file; its clock is the store's clock.
  */
+import { statfsSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
 import { preparePrivateFile } from './private-file.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
+import { describeFault, isSqliteFault, StoreUnavailable } from './faults.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
 import type { LeaseFilter, NewAuditEntry, NodeState, PoolView, Store, StoreTx } from './port.js';
@@ -48,6 +51,17 @@ export function migrate(db: Database.Database): void {
   }
 }
 
+export interface SqliteOptions {
+  /** How long a write waits for a lock held by another process before it fails (503). Default 5000. */
+  busyTimeoutMs?: number;
+  /** Caps the database at this many pages (PRAGMA max_page_count): a write past it fails as a full disk would. */
+  maxPageCount?: number;
+}
+
+/** Pages a write needs at least, for /readyz to call a full store usable again. */
+const HEADROOM_PAGES = 16;
+const HEADROOM_BYTES = 1024 * 1024;
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   // better-sqlite3 is synchronous, but units are async (the port is shared with PostgreSQL), so a
@@ -55,17 +69,21 @@ export class SqliteStore implements Store {
   private readonly mutex = new Mutex();
   private readonly q;
   readonly natsState: NatsStateStore;
+  /** The last write's fault, until a write commits again or /readyz finds it cleared. */
+  private writeFault: unknown;
 
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly clock: Clock = systemClock,
+    options: SqliteOptions = {},
   ) {
     if (file !== ':memory:') preparePrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 5000)}`);
     this.db.pragma('foreign_keys = ON');
+    if (options.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
     migrate(this.db);
     const db = this.db;
     this.q = {
@@ -137,7 +155,7 @@ export class SqliteStore implements Store {
     this.natsState = {
       load: () => this.locked(() => this.q.natsLoad.get()),
       save: (expectedVersion, data) =>
-        this.locked(() => {
+        this.writing(() => {
           const r =
             expectedVersion === 0
               ? this.q.natsInsert.run(1, data)
@@ -147,21 +165,56 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** A read under the mutex; a fault (the file locked or unreadable) is a 503. */
   private locked<T>(fn: () => T): Promise<T> {
-    return this.mutex.run(() => Promise.resolve(fn()));
+    return this.mutex.run(() => {
+      try {
+        return Promise.resolve(fn());
+      } catch (e) {
+        throw this.fault(e, false);
+      }
+    });
+  }
+
+  /** A single-statement write under the mutex, recorded for /readyz like a unit. */
+  private writing<T>(fn: () => T): Promise<T> {
+    return this.mutex.run(() => {
+      try {
+        const r = fn();
+        this.writeFault = undefined;
+        return Promise.resolve(r);
+      } catch (e) {
+        throw this.fault(e, true);
+      }
+    });
+  }
+
+  /** A fault becomes StoreUnavailable (503) and, for a write, what /readyz reports; anything else stays as it is. */
+  private fault(e: unknown, write: boolean): unknown {
+    if (!isSqliteFault(e)) return e;
+    if (write) this.writeFault = e;
+    return new StoreUnavailable(`the store cannot ${write ? 'save changes' : 'be read'} now: ${describeFault(e)}`, e);
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       const tx = this.makeTx(this.clock.now());
-      this.db.exec('BEGIN IMMEDIATE');
       try {
+        this.db.exec('BEGIN IMMEDIATE');
         const result = await fn(tx);
         this.db.exec('COMMIT');
+        this.writeFault = undefined;
         return result;
       } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw e;
+        // SQLite may have rolled back already (a full disk, an I/O error); a failed COMMIT leaves it open.
+        if (this.db.inTransaction) {
+          try {
+            this.db.exec('ROLLBACK');
+          } catch {
+            // The connection rolls back on its own once it can; nothing was committed either way.
+          }
+        }
+        throw this.fault(e, true);
       }
     });
   }
@@ -309,9 +362,29 @@ export class SqliteStore implements Store {
     return this.locked(() => this.q.expired.all(now, limit).map(leaseFromRow));
   }
 
+  /**
+   * Readable, and writable again if the last write failed: the lock can be taken, and after a full
+   * disk (or size cap) there is room for a grant.
+   */
   ping(): Promise<void> {
     return this.locked(() => {
       this.db.prepare('SELECT 1').get();
+      if (this.writeFault === undefined) return;
+      const still = (why: string) => new Error(`the last write failed (${describeFault(this.writeFault)}); ${why}`);
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        this.db.exec('ROLLBACK');
+      } catch (e) {
+        throw still(`still cannot write: ${describeFault(e)}`);
+      }
+      const pages = (name: string) => Number(this.db.pragma(name, { simple: true }));
+      const roomPages = pages('max_page_count') - pages('page_count') + pages('freelist_count');
+      if (roomPages < HEADROOM_PAGES) throw still(`the database is at its max_page_count`);
+      if (this.file !== ':memory:') {
+        const fs = statfsSync(path.dirname(this.file));
+        if (fs.bavail * fs.bsize < HEADROOM_BYTES) throw still(`the disk holding it has less than 1 MiB free`);
+      }
+      this.writeFault = undefined;
     });
   }
 
