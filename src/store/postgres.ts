@@ -4,6 +4,7 @@
  * replicas with a transaction-scoped advisory lock: simple, and a grant is a handful of statements.
  */
 import pg from 'pg';
+import type { Clock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
@@ -94,7 +95,10 @@ const CONFLICT_RETRIES = 3;
 export class PostgresStore implements Store {
   readonly natsState: NatsStateStore;
 
-  private constructor(private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly clock: Clock | undefined,
+  ) {
     this.natsState = {
       load: async () => {
         const [r] = await this.read<{ version: string; data: string }>(
@@ -125,7 +129,11 @@ export class PostgresStore implements Store {
     };
   }
 
-  static async open(url: string): Promise<PostgresStore> {
+  /**
+   * `clock` replaces the database's clock: for tests that move time by hand, never for replicas,
+   * which must share the database's `now()`.
+   */
+  static async open(url: string, options: { clock?: Clock } = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({
       connectionString: url,
       max: 10,
@@ -140,7 +148,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined);
       throw e;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, options.clock);
   }
 
   /**
@@ -176,8 +184,8 @@ export class PostgresStore implements Store {
     try {
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-      const [{ now }] = (await rows<{ now: string }>(c, `SELECT ${NOW_MS} AS now`)) as [{ now: string }];
-      const value = await fn(this.makeTx(c, Number(now)));
+      const now = this.clock?.now() ?? Number((await rows<{ now: string }>(c, `SELECT ${NOW_MS} AS now`))[0]!.now);
+      const value = await fn(this.makeTx(c, now));
       committing = true;
       await c.query('COMMIT');
       return { ok: true, value };
@@ -313,6 +321,7 @@ export class PostgresStore implements Store {
   }
 
   async now(): Promise<number> {
+    if (this.clock) return this.clock.now();
     const [r] = await this.read<{ now: string }>(`SELECT ${NOW_MS} AS now`);
     return Number(r!.now);
   }
