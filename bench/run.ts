@@ -15,6 +15,12 @@ import { machineFacts, percent, perSecond, rateRow, table } from './report.js';
 import { revocationBench } from './revocations.js';
 import { setUp, type Bench } from './setup.js';
 import { signingRates } from './signing.js';
+import { httpBench } from './http/run.js';
+
+const QUICK = process.argv.includes('--quick');
+const ALL_POOLS = ['10:0.1', '10:0.9', '16:0.1', '16:0.9', '22:0.1', '22:0.9'];
+// BENCH_POOLS="10:0.1,16:0.9" picks pools; --quick leaves out the 22-bit pool at 90 % (3.8 M leases).
+const POOLS = process.env.BENCH_POOLS?.split(',') ?? (QUICK ? ALL_POOLS.slice(0, 5) : ALL_POOLS);
 
 // A few workloads at once, as a fleet rolling out would be; the store serializes them anyway.
 const IN_FLIGHT = 8;
@@ -71,6 +77,15 @@ async function main(): Promise<void> {
     console.log(`with credentials / without = ${percent(native.perSecond / without.perSecond)} (target ≥ 50%)`);
 
     await revocationBench(root, cleanup, FAST, SLICES);
+    await httpBench(
+      root,
+      {
+        quick: QUICK,
+        pools: POOLS,
+        pgUrl: process.env.SNOWGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      },
+      cleanup,
+    );
   } finally {
     await cleanup.run();
   }

@@ -29,8 +29,8 @@ export class Pins {
       if (existing && !samePrincipal(existing.principal, principal)) {
         throw new NodeConflict(`node ${node} of pool ${pool} is pinned to another principal`);
       }
-      const holder = (await tx.poolView(pool)).active.find((l) => l.node === node && l.expiresAt > now);
-      if (holder && !samePrincipal(holder.principal, principal)) {
+      const holder = await tx.activeLeaseOn(pool, node);
+      if (holder && holder.expiresAt > now && !samePrincipal(holder.principal, principal)) {
         throw new NodeConflict(`node ${node} of pool ${pool} is leased by another principal`);
       }
       if (existing && (existing.note ?? undefined) === note) return 'unchanged';

@@ -6,7 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LeaseConfig, PoolConfig } from '../config/types.js';
-import { Forbidden, InvalidRequest, LeaseGone, NodeConflict, NotFound, PrincipalLimit } from '../errors.js';
+import {
+  Forbidden,
+  InvalidRequest,
+  LeaseGone,
+  NodeConflict,
+  NotFound,
+  PoolExhausted,
+  PrincipalLimit,
+} from '../errors.js';
 import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
 import { allocate, samePrincipal } from './allocation.js';
 import { Pins } from './pins.js';
@@ -59,18 +67,8 @@ export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): nu
   return reason === 'released' ? endedAt : lease.expiresAt;
 }
 
-/** A principal new to the pool is refused once its issuer has maxPrincipals holding leases there. */
-function checkPrincipalCap(active: readonly Lease[], req: AcquireRequest): void {
-  const cap = req.policy.maxPrincipals;
-  if (cap === undefined) return;
-  const { issuer } = req.principal;
-  const holders = new Set(active.filter((l) => l.principal.issuer === issuer).map((l) => l.principal.subject));
-  if (holders.size >= cap) {
-    throw new PrincipalLimit(
-      `issuer ${issuer} already has ${holders.size} principals holding leases in pool ${req.pool} (its maxPrincipals)`,
-    );
-  }
-}
+/** Expired leases a grant ends on its way (the sweeper ends the rest every second). */
+const EXPIRED_PER_GRANT = 16;
 
 export class Registry {
   private readonly pools: Map<string, PoolConfig>;
@@ -93,6 +91,19 @@ export class Registry {
     return [...this.pools.values()];
   }
 
+  /** A principal new to the pool is refused once its issuer has maxPrincipals holding leases there. */
+  private async checkPrincipalCap(tx: StoreTx, req: AcquireRequest): Promise<void> {
+    const cap = req.policy.maxPrincipals;
+    if (cap === undefined) return;
+    const { issuer } = req.principal;
+    const holders = await tx.holders(req.pool, issuer);
+    if (holders >= cap) {
+      throw new PrincipalLimit(
+        `issuer ${issuer} already has ${holders} principals holding leases in pool ${req.pool} (its maxPrincipals)`,
+      );
+    }
+  }
+
   async acquire(req: AcquireRequest): Promise<Grant> {
     const pool = this.pool(req.pool);
     if (req.policy.pools && !req.policy.pools.includes(pool.name)) {
@@ -106,36 +117,44 @@ export class Registry {
         // Revoking that lease's user would cut this one off too.
         throw new InvalidRequest('natsPublicKey: already used by a lease; send a fresh key for each lease');
       }
-      let view = await tx.poolView(pool.name);
-      const expired = view.active.filter((l) => l.expiresAt <= now);
-      if (expired.length > 0) {
-        for (const l of expired) ended.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
-        view = await tx.poolView(pool.name);
+      // Leases whose expiry passed unnoticed end first, a few per grant (the sweeper ends the rest),
+      // so their nodes are free; all of them when the pool looks exhausted.
+      for (const l of await tx.expiredIn(pool.name, now, EXPIRED_PER_GRANT)) ended.push(await this.expire(tx, l));
+      const mine: Lease[] = [];
+      for (const l of await tx.activeLeasesOf(req.principal, pool.name)) {
+        if (l.expiresAt <= now) ended.push(await this.expire(tx, l));
+        else mine.push(l);
       }
-      const mine = view.active.filter((l) => samePrincipal(l.principal, req.principal));
       const superseded = req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance);
       if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
         throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
       }
-      if (mine.length === 0) checkPrincipalCap(view.active, req);
-      if (superseded) {
-        // Checked before ending it, so a refused request leaves the old lease alone.
-        const held = view.active.find((l) => l.node === req.node);
-        if (req.node !== undefined && held && held.id !== superseded.id)
-          throw new NodeConflict(`node ${req.node} is leased`);
-        ended.push(await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {}));
-        view = await tx.poolView(pool.name);
+      if (mine.length === 0) await this.checkPrincipalCap(tx, req);
+      if (req.node !== undefined) {
+        const held = await tx.activeLeaseOn(pool.name, req.node);
+        if (held && held.expiresAt <= now) ended.push(await this.expire(tx, held));
+        // Checked before ending the superseded lease, so a refused request leaves it alone.
+        else if (superseded && held && held.id !== superseded.id) throw new NodeConflict(`node ${req.node} is leased`);
       }
-      const a = allocate({
+      if (superseded) {
+        ended.push(await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {}));
+      }
+      const input = {
         pool,
-        active: view.active,
-        pins: view.pins,
-        nodes: view.nodes,
         principal: req.principal,
         now,
         maxClockSkewMs,
         dynamic: req.policy.dynamic,
         ...(req.node !== undefined ? { requestedNode: req.node } : {}),
+      };
+      const a = await allocate(tx, input).catch(async (e: unknown) => {
+        if (!(e instanceof PoolExhausted)) throw e;
+        let freed = false;
+        for (let due; (due = await tx.expiredIn(pool.name, now, 500)).length > 0; freed = true) {
+          for (const l of due) ended.push(await this.expire(tx, l));
+        }
+        if (!freed) throw e;
+        return allocate(tx, input);
       });
       const lease: Lease = {
         id: randomUUID(),
@@ -309,6 +328,11 @@ export class Registry {
     if (!lease) throw new NotFound(`no lease ${id}`);
     if (!samePrincipal(lease.principal, principal)) throw new Forbidden(`lease ${id} belongs to another principal`);
     return lease;
+  }
+
+  /** Records an expiry noticed late. */
+  private expire(tx: StoreTx, lease: Lease): Promise<Lease> {
+    return this.end(tx, lease, 'expired', { kind: 'system' }, {});
   }
 
   private async end(

@@ -3,7 +3,12 @@
  *
  * Contract for every implementation:
  * - `transaction(fn)` runs `fn` as one atomic unit: its writes commit together or not at all, and
- *   units never interleave (SQLite: one writer; PostgreSQL: a transaction-scoped advisory lock).
+ *   it is isolated from concurrent units. SQLite runs units one at a time and commits those that
+ *   arrive together in one transaction (group commit: one fsync for all, each unit in a savepoint
+ *   so one that fails leaves its neighbours alone, none answered before the commit is durable).
+ *   PostgreSQL runs units concurrently: a claimed node, a lease being changed and the grants of
+ *   one principal are locked, and only the audit append and COMMIT are serialized (so audit ids
+ *   follow commit order and paging with `after` never skips an entry).
  *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. The store may
  *   run `fn` more than once (after a connection lost before COMMIT, or a lost race), so `fn` has no
  *   effect outside `tx` but its return value.
@@ -19,6 +24,7 @@
  */
 import type { NatsStateStore } from '../nats/state.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
+import type { NodeRanges } from '../snowflake/layout.js';
 
 /** What the registry remembers of a node that has been granted at least once. */
 export interface NodeState {
@@ -31,12 +37,10 @@ export interface NodeState {
   lastPrincipal?: Principal;
 }
 
-/** A pool as the allocation rules see it inside a transaction. */
-export interface PoolView {
-  /** Leases with no end recorded, including any whose expiry has passed but was not yet noticed. */
-  active: Lease[];
-  pins: Mapping[];
-  nodes: Map<number, NodeState>;
+/** Where allocation looks: a pool's name and its configured node ranges (nodes outside them are never offered). */
+export interface PoolRef {
+  name: string;
+  nodes: NodeRanges;
 }
 
 export interface LeaseFilter {
@@ -50,18 +54,47 @@ export interface LeaseFilter {
 
 export type NewAuditEntry = Omit<AuditEntry, 'id'>;
 
+/**
+ * What a unit may read and write. Every read is an indexed lookup: none reads a whole pool, so a
+ * grant costs the same in a pool of 1,024 nodes or of 4 M, with few leases or millions.
+ * "Free" means: no unended lease holds it. Node rows exist for nodes that were ever granted or
+ * pinned, and for the pool's nodes in order as far as `coldestFreeNode` needed to look.
+ */
 export interface StoreTx {
   now(): number;
-  poolView(pool: string): Promise<PoolView>;
   getLease(id: string): Promise<Lease | undefined>;
   /** Whether any lease, ended or not, was granted with this NATS user key. */
   natsKeyUsed(publicKey: string): Promise<boolean>;
-  /** Unended leases of a principal, in all pools. */
-  activeLeasesOf(principal: Principal): Promise<Lease[]>;
-  /** Inserts a granted lease and bumps its node's generation to `lease.generation`. */
+  /** Unended leases of a principal: in one pool, or in all pools. */
+  activeLeasesOf(principal: Principal, pool?: string): Promise<Lease[]>;
+  /**
+   * How many principals of `issuer` hold an unended lease in the pool (for an issuer's
+   * maxPrincipals). Reads that issuer's leases only; on PostgreSQL, grants that ask take turns.
+   */
+  holders(pool: string, issuer: string): Promise<number>;
+  /** The unended lease on a node, if any (its expiry may have passed unnoticed). */
+  activeLeaseOn(pool: string, node: number): Promise<Lease | undefined>;
+  /** Unended leases of a pool whose expiry is at or before `now`, earliest first. */
+  expiredIn(pool: string, now: number, limit: number): Promise<Lease[]>;
+  /** A node's history; undefined when it was never granted or pinned. */
+  nodeState(pool: string, node: number): Promise<NodeState | undefined>;
+  /**
+   * A free node pinned to `principal`: the lowest whose floor has passed (`lastEnd` undefined or at
+   * most `readyBy`), or with `readyBy` undefined the one whose floor passes soonest.
+   */
+  freePinnedNode(pool: PoolRef, principal: Principal, readyBy: number | undefined): Promise<NodeState | undefined>;
+  /** Whether any node of the pool is pinned to `principal`. */
+  hasPins(pool: string, principal: Principal): Promise<boolean>;
+  /** The free, unpinned node `principal` held last among those whose `lastEnd` is at most `readyBy`. */
+  previousNode(pool: PoolRef, principal: Principal, readyBy: number): Promise<NodeState | undefined>;
+  /** The coldest free unpinned node: never granted first (lowest number), then the least recently ended. */
+  coldestFreeNode(pool: PoolRef): Promise<NodeState | undefined>;
+  /** The earliest expiry of an unended lease in the pool (on a node pinned to `principal` only, if `pinnedOnly`). */
+  earliestExpiry(pool: string, principal: Principal, pinnedOnly: boolean): Promise<number | undefined>;
+  /** Inserts a granted lease: its node's generation becomes `lease.generation` and the lease holds it. */
   insertLease(lease: Lease): Promise<void>;
   setExpiry(id: string, expiresAt: number): Promise<void>;
-  /** Ends a lease and raises its node's `lastEnd` to `floorEnd`. */
+  /** Ends a lease, frees its node and raises the node's `lastEnd` to `floorEnd`. */
   endLease(lease: Lease, endedAt: number, reason: EndReason, floorEnd: number): Promise<void>;
   getPin(pool: string, node: number): Promise<Mapping | undefined>;
   putPin(m: Mapping): Promise<void>;

@@ -1,27 +1,19 @@
 /**
  * The PostgreSQL store, for several registry replicas sharing one database. The database's clock
- * is the store's clock (every replica reads `now` from it), and write units are serialized across
- * replicas with a transaction-scoped advisory lock: simple, and a grant is a handful of statements.
+ * is the store's clock (every replica reads `now` from it). Units of all replicas run concurrently,
+ * each one transaction; postgres-tx.ts says what they lock and why.
  */
 import pg from 'pg';
 import type { Clock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
-import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
+import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
-import type { LeaseFilter, NewAuditEntry, NodeState, PoolView, Store, StoreTx } from './port.js';
-import {
-  auditFromRow,
-  leaseFromRow,
-  leaseToRow,
-  mappingFromRow,
-  type AuditRow,
-  type LeaseRow,
-  type MappingRow,
-} from './rows.js';
+import type { LeaseFilter, Store, StoreTx } from './port.js';
+import { pgUnit } from './postgres-tx.js';
+import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
-// Arbitrary but fixed: the advisory lock keys snowgate takes.
-const WRITE_LOCK = 0x736e6f77; // "snow"
+// Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
 const MIGRATE_LOCK = 0x6d696772; // "migr"
 const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
@@ -142,6 +134,10 @@ export class PostgresStore implements Store {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    // Nor one losing it in the very read that completed its connection: pg-pool has dropped its
+    // idle listener then and the caller has not attached one yet. Faults are seen by the caller's
+    // own listener and queries; this one only keeps the 'error' event from being unhandled.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       await migratePostgres(pool);
     } catch (e) {
@@ -183,9 +179,10 @@ export class PostgresStore implements Store {
     let committing = false;
     try {
       await c.query('BEGIN');
-      await c.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
       const now = this.clock?.now() ?? Number((await rows<{ now: string }>(c, `SELECT ${NOW_MS} AS now`))[0]!.now);
-      const value = await fn(this.makeTx(c, now));
+      const unit = pgUnit(c, now);
+      const value = await fn(unit.tx);
+      await unit.flush();
       committing = true;
       await c.query('COMMIT');
       return { ok: true, value };
@@ -206,118 +203,6 @@ export class PostgresStore implements Store {
     } finally {
       client.release();
     }
-  }
-
-  private makeTx(c: pg.PoolClient, now: number): StoreTx {
-    return {
-      now: () => now,
-      poolView: async (pool): Promise<PoolView> => {
-        const nodes = new Map<number, NodeState>();
-        const nodeRows = await rows<{
-          node: number;
-          generation: number;
-          last_end: string | null;
-          last_issuer: string | null;
-          last_subject: string | null;
-        }>(c, 'SELECT node, generation, last_end, last_issuer, last_subject FROM nodes WHERE pool = $1', [pool]);
-        for (const r of nodeRows) {
-          nodes.set(r.node, {
-            node: r.node,
-            generation: r.generation,
-            ...(r.last_end !== null ? { lastEnd: Number(r.last_end) } : {}),
-            ...(r.last_issuer !== null && r.last_subject !== null
-              ? { lastPrincipal: { issuer: r.last_issuer, subject: r.last_subject } }
-              : {}),
-          });
-        }
-        return {
-          active: (await rows<LeaseRow>(c, 'SELECT * FROM leases WHERE pool = $1 AND ended_at IS NULL', [pool])).map(
-            leaseFromRow,
-          ),
-          pins: (await rows<MappingRow>(c, 'SELECT * FROM mappings WHERE pool = $1 ORDER BY node', [pool])).map(
-            mappingFromRow,
-          ),
-          nodes,
-        };
-      },
-      getLease: async (id) => this.leaseById(c, id),
-      natsKeyUsed: async (key) =>
-        (await rows(c, 'SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1', [key])).length > 0,
-      activeLeasesOf: async (p: Principal) =>
-        (
-          await rows<LeaseRow>(c, 'SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL', [
-            p.issuer,
-            p.subject,
-          ])
-        ).map(leaseFromRow),
-      insertLease: async (l: Lease) => {
-        const r = leaseToRow(l);
-        await c.query(
-          `INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
-             nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          [
-            r.id,
-            r.pool,
-            r.node,
-            r.generation,
-            r.issuer,
-            r.subject,
-            r.instance,
-            r.issued_at,
-            r.expires_at,
-            r.not_before,
-            r.nats_public_key,
-            r.ended_at,
-            r.end_reason,
-          ],
-        );
-        await c.query(
-          `INSERT INTO nodes (pool, node, generation, last_issuer, last_subject) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
-             last_issuer = excluded.last_issuer, last_subject = excluded.last_subject`,
-          [l.pool, l.node, l.generation, l.principal.issuer, l.principal.subject],
-        );
-      },
-      setExpiry: async (id, expiresAt) => {
-        await c.query('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
-      },
-      endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
-        await c.query('UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL', [
-          endedAt,
-          reason,
-          l.id,
-        ]);
-        await c.query(
-          'UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $1), $1) WHERE pool = $2 AND node = $3',
-          [floorEnd, l.pool, l.node],
-        );
-      },
-      getPin: async (pool, node) => {
-        const [r] = await rows<MappingRow>(c, 'SELECT * FROM mappings WHERE pool = $1 AND node = $2', [pool, node]);
-        return r ? mappingFromRow(r) : undefined;
-      },
-      putPin: async (m: Mapping) => {
-        await c.query(
-          `INSERT INTO mappings (pool, node, issuer, subject, note, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (pool, node) DO UPDATE SET issuer = excluded.issuer, subject = excluded.subject,
-             note = excluded.note, created_at = excluded.created_at, created_by = excluded.created_by`,
-          [m.pool, m.node, m.principal.issuer, m.principal.subject, m.note ?? null, m.createdAt, m.createdBy],
-        );
-      },
-      deletePin: async (pool, node) =>
-        ((await c.query('DELETE FROM mappings WHERE pool = $1 AND node = $2', [pool, node])).rowCount ?? 0) > 0,
-      audit: async (e: NewAuditEntry) => {
-        await c.query(
-          'INSERT INTO audit (at, actor, action, pool, node, lease_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [e.at, e.actor, e.action, e.pool ?? null, e.node ?? null, e.leaseId ?? null, JSON.stringify(e.detail)],
-        );
-      },
-    };
-  }
-
-  private async leaseById(db: Queryable, id: string): Promise<Lease | undefined> {
-    const [r] = await rows<LeaseRow>(db, 'SELECT * FROM leases WHERE id = $1', [id]);
-    return r ? leaseFromRow(r) : undefined;
   }
 
   async now(): Promise<number> {

@@ -1,5 +1,7 @@
 /** Row shapes shared by the SQL stores, and their mapping to domain objects. */
 import type { AuditEntry, EndReason, Lease, Mapping } from '../registry/types.js';
+import type { NodeRanges } from '../snowflake/layout.js';
+import type { NodeState } from './port.js';
 
 export interface LeaseRow {
   id: string;
@@ -95,4 +97,39 @@ export function auditFromRow(r: AuditRow): AuditEntry {
     ...(r.lease_id !== null ? { leaseId: r.lease_id } : {}),
     detail: JSON.parse(r.detail) as Record<string, unknown>,
   };
+}
+
+export interface NodeRow {
+  node: number;
+  generation: number;
+  last_end: number | string | null;
+  last_issuer: string | null;
+  last_subject: string | null;
+}
+
+export function nodeFromRow(r: NodeRow): NodeState {
+  return {
+    node: Number(r.node),
+    generation: Number(r.generation),
+    ...(r.last_end !== null ? { lastEnd: Number(r.last_end) } : {}),
+    ...(r.last_issuer !== null && r.last_subject !== null
+      ? { lastPrincipal: { issuer: r.last_issuer, subject: r.last_subject } }
+      : {}),
+  };
+}
+
+/** The pool's ranges as the node cursor records them: when they change, the cursor starts over. */
+export function rangesKey(ranges: NodeRanges): string {
+  return ranges.map(([lo, hi]) => `${lo}-${hi}`).join(',');
+}
+
+/** Node rows are created this many at a time, in node order, as allocation reaches them. */
+export const NODE_CHUNK = 1024;
+
+/** The next chunk of nodes to create from `next` on: [from, to], or undefined when the pool is all there. */
+export function nextChunk(ranges: NodeRanges, next: number): [number, number] | undefined {
+  const r = ranges.find(([, hi]) => hi >= next);
+  if (!r) return undefined;
+  const from = Math.max(r[0], next);
+  return [from, Math.min(r[1], from + NODE_CHUNK - 1)];
 }

@@ -1,7 +1,8 @@
 /**
  * The embedded default store: SQLite through better-sqlite3, in WAL mode with synchronous=FULL so a
  * grant the client was told about survives a crash of the process or the machine. One process owns
- * the file; its clock is the store's clock.
+ * the file; its clock is the store's clock. Units that arrive together share one commit (see
+ * group-commit.ts): the fsync, not the SQL, is what a grant costs here.
  */
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,26 +13,27 @@ import type { NatsStateStore } from '../nats/state.js';
 import { preparePrivateFile } from './private-file.js';
 import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { describeFault, isSqliteFault, StoreUnavailable } from './faults.js';
+import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
-import type { LeaseFilter, NewAuditEntry, NodeState, PoolView, Store, StoreTx } from './port.js';
+import type { LeaseFilter, NewAuditEntry, PoolRef, Store, StoreTx } from './port.js';
 import {
   auditFromRow,
   leaseFromRow,
   leaseToRow,
   mappingFromRow,
-  type AuditRow,
+  nextChunk,
+  nodeFromRow,
+  rangesKey,
   type LeaseRow,
-  type MappingRow,
+  type NodeRow,
 } from './rows.js';
-
-interface NodeRow {
-  node: number;
-  generation: number;
-  last_end: number | null;
-  last_issuer: string | null;
-  last_subject: string | null;
-}
+import {
+  prepareAllocation,
+  prepareStatements,
+  type AllocationStatements,
+  type Statements,
+} from './sqlite-statements.js';
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -67,7 +69,11 @@ export class SqliteStore implements Store {
   // better-sqlite3 is synchronous, but units are async (the port is shared with PostgreSQL), so a
   // mutex keeps one unit at a time on the connection and keeps readers out of open units.
   private readonly mutex = new Mutex();
-  private readonly q;
+  private readonly q: Statements;
+  private readonly allocation = new Map<string, AllocationStatements>();
+  private readonly commits: GroupCommit;
+  /** Set when a unit of the batch being committed hit a fault, so its commit does not clear it. */
+  private batchFaulted = false;
   readonly natsState: NatsStateStore;
   /** The last write's fault, until a write commits again or /readyz finds it cleared. */
   private writeFault: unknown;
@@ -85,73 +91,25 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     if (options.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
     migrate(this.db);
+    this.q = prepareStatements(this.db);
     const db = this.db;
-    this.q = {
-      lease: db.prepare<[string], LeaseRow>('SELECT * FROM leases WHERE id = ?'),
-      activeInPool: db.prepare<[string], LeaseRow>('SELECT * FROM leases WHERE pool = ? AND ended_at IS NULL'),
-      activeOf: db.prepare<[string, string], LeaseRow>(
-        'SELECT * FROM leases WHERE issuer = ? AND subject = ? AND ended_at IS NULL',
-      ),
-      pinsInPool: db.prepare<[string], MappingRow>('SELECT * FROM mappings WHERE pool = ? ORDER BY node'),
-      allPins: db.prepare<[], MappingRow>('SELECT * FROM mappings ORDER BY pool, node'),
-      pin: db.prepare<[string, number], MappingRow>('SELECT * FROM mappings WHERE pool = ? AND node = ?'),
-      nodes: db.prepare<[string], NodeRow>(
-        'SELECT node, generation, last_end, last_issuer, last_subject FROM nodes WHERE pool = ?',
-      ),
-      insertLease: db.prepare<LeaseRow>(
-        `INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
-           nats_public_key, ended_at, end_reason)
-         VALUES (@id, @pool, @node, @generation, @issuer, @subject, @instance, @issued_at, @expires_at, @not_before,
-           @nats_public_key, @ended_at, @end_reason)`,
-      ),
-      upsertNode: db.prepare<[string, number, number, string, string]>(
-        `INSERT INTO nodes (pool, node, generation, last_issuer, last_subject) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
-           last_issuer = excluded.last_issuer, last_subject = excluded.last_subject`,
-      ),
-      setExpiry: db.prepare<[number, string]>('UPDATE leases SET expires_at = ? WHERE id = ? AND ended_at IS NULL'),
-      endLease: db.prepare<[number, string, string]>(
-        'UPDATE leases SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL',
-      ),
-      raiseLastEnd: db.prepare<[number, number, string, number]>(
-        'UPDATE nodes SET last_end = MAX(COALESCE(last_end, ?), ?) WHERE pool = ? AND node = ?',
-      ),
-      putPin: db.prepare<MappingRow>(
-        `INSERT INTO mappings (pool, node, issuer, subject, note, created_at, created_by)
-         VALUES (@pool, @node, @issuer, @subject, @note, @created_at, @created_by)
-         ON CONFLICT (pool, node) DO UPDATE SET issuer = excluded.issuer, subject = excluded.subject,
-           note = excluded.note, created_at = excluded.created_at, created_by = excluded.created_by`,
-      ),
-      deletePin: db.prepare<[string, number]>('DELETE FROM mappings WHERE pool = ? AND node = ?'),
-      audit: db.prepare<[number, string, string, string | null, number | null, string | null, string]>(
-        'INSERT INTO audit (at, actor, action, pool, node, lease_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      listAudit: db.prepare<[number, number], AuditRow>('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?'),
-      leaseAt: db.prepare<[string, number, number, number], LeaseRow>(
-        `SELECT * FROM leases WHERE pool = ? AND node = ? AND not_before < ? AND expires_at >= ?
-         ORDER BY generation DESC LIMIT 1`,
-      ),
-      countLeased: db.prepare<[string, number], { n: number }>(
-        'SELECT COUNT(*) AS n FROM leases WHERE pool = ? AND ended_at IS NULL AND expires_at > ?',
-      ),
-      countPinned: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM mappings WHERE pool = ?'),
-      countPinnedLeased: db.prepare<[string, number], { n: number }>(
-        `SELECT COUNT(*) AS n FROM mappings m JOIN leases l ON l.pool = m.pool AND l.node = m.node
-         WHERE m.pool = ? AND l.ended_at IS NULL AND l.expires_at > ?`,
-      ),
-      expired: db.prepare<[number, number], LeaseRow>(
-        'SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
-      ),
-      endedEarly: db.prepare<[number], LeaseRow>(
-        "SELECT * FROM leases WHERE ended_at >= ? AND end_reason <> 'expired' ORDER BY ended_at",
-      ),
-      natsKeyUsed: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM leases WHERE nats_public_key = ?'),
-      natsLoad: db.prepare<[], { version: number; data: string }>('SELECT version, data FROM nats_state WHERE id = 1'),
-      natsInsert: db.prepare<[number, string]>('INSERT OR IGNORE INTO nats_state (id, version, data) VALUES (1, ?, ?)'),
-      natsUpdate: db.prepare<[number, string, number]>(
-        'UPDATE nats_state SET version = ?, data = ? WHERE id = 1 AND version = ?',
-      ),
-    };
+    this.commits = new GroupCommit(
+      {
+        begin: () => db.exec('BEGIN IMMEDIATE'),
+        savepoint: () => db.exec('SAVEPOINT unit'),
+        release: () => db.exec('RELEASE unit'),
+        rollbackToSavepoint: () => db.exec('ROLLBACK TO unit'),
+        commit: () => db.exec('COMMIT'),
+        rollback: () => db.exec('ROLLBACK'),
+        inTransaction: () => db.inTransaction,
+      },
+      (batch) => this.mutex.run(batch),
+      (e) => this.fault(e, true),
+      () => {
+        if (!this.batchFaulted) this.writeFault = undefined;
+        this.batchFaulted = false;
+      },
+    );
     this.natsState = {
       load: () => this.locked(() => this.q.natsLoad.get()),
       save: (expectedVersion, data) =>
@@ -192,61 +150,57 @@ export class SqliteStore implements Store {
   /** A fault becomes StoreUnavailable (503) and, for a write, what /readyz reports; anything else stays as it is. */
   private fault(e: unknown, write: boolean): unknown {
     if (!isSqliteFault(e)) return e;
-    if (write) this.writeFault = e;
+    if (write) {
+      this.writeFault = e;
+      this.batchFaulted = true;
+    }
     return new StoreUnavailable(`the store cannot ${write ? 'save changes' : 'be read'} now: ${describeFault(e)}`, e);
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      const tx = this.makeTx(this.clock.now());
-      try {
-        this.db.exec('BEGIN IMMEDIATE');
-        const result = await fn(tx);
-        this.db.exec('COMMIT');
-        this.writeFault = undefined;
-        return result;
-      } catch (e) {
-        // SQLite may have rolled back already (a full disk, an I/O error); a failed COMMIT leaves it open.
-        if (this.db.inTransaction) {
-          try {
-            this.db.exec('ROLLBACK');
-          } catch {
-            // The connection rolls back on its own once it can; nothing was committed either way.
-          }
-        }
-        throw this.fault(e, true);
-      }
-    });
+    return this.commits.run(() => fn(this.makeTx(this.clock.now())));
   }
 
   private makeTx(now: number): StoreTx {
     const q = this.q;
+    const leases = (rows: LeaseRow[]) => rows.map(leaseFromRow);
+    const node = (r: NodeRow | undefined) => (r ? nodeFromRow(r) : undefined);
     return {
       now: () => now,
-      poolView: async (pool): Promise<PoolView> => {
-        const nodes = new Map<number, NodeState>();
-        for (const r of q.nodes.all(pool)) {
-          nodes.set(Number(r.node), {
-            node: Number(r.node),
-            generation: Number(r.generation),
-            ...(r.last_end !== null ? { lastEnd: Number(r.last_end) } : {}),
-            ...(r.last_issuer !== null && r.last_subject !== null
-              ? { lastPrincipal: { issuer: r.last_issuer, subject: r.last_subject } }
-              : {}),
-          });
-        }
-        return Promise.resolve({
-          active: q.activeInPool.all(pool).map(leaseFromRow),
-          pins: q.pinsInPool.all(pool).map(mappingFromRow),
-          nodes,
-        });
-      },
       getLease: async (id) => Promise.resolve(this.leaseById(id)),
       natsKeyUsed: async (key) => Promise.resolve(q.natsKeyUsed.get(key)!.n > 0),
-      activeLeasesOf: async (p: Principal) => Promise.resolve(q.activeOf.all(p.issuer, p.subject).map(leaseFromRow)),
+      activeLeasesOf: async (p: Principal, pool?: string) =>
+        Promise.resolve(
+          leases(
+            pool === undefined ? q.activeOf.all(p.issuer, p.subject) : q.activeOfInPool.all(p.issuer, p.subject, pool),
+          ),
+        ),
+      holders: async (pool, issuer) => Promise.resolve(q.holders.get(issuer, pool)!.n),
+      activeLeaseOn: async (pool, n) => {
+        const r = q.activeOn.get(pool, n);
+        return Promise.resolve(r ? leaseFromRow(r) : undefined);
+      },
+      expiredIn: async (pool, at, limit) => Promise.resolve(leases(q.expiredIn.all(pool, at, limit))),
+      nodeState: async (pool, n) => Promise.resolve(node(q.node.get(pool, n))),
+      freePinnedNode: async (pool, p, readyBy) => {
+        const s = this.allocationFor(pool);
+        const r =
+          readyBy === undefined
+            ? s.soonestPin.get(pool.name, p.issuer, p.subject)
+            : s.readyPin.get(pool.name, p.issuer, p.subject, readyBy);
+        return Promise.resolve(node(r));
+      },
+      hasPins: async (pool, p) => Promise.resolve(q.hasPins.get(pool, p.issuer, p.subject) !== undefined),
+      previousNode: async (pool, p, readyBy) =>
+        Promise.resolve(node(this.allocationFor(pool).previous.get(pool.name, p.issuer, p.subject, readyBy))),
+      coldestFreeNode: async (pool) => Promise.resolve(this.coldest(pool)),
+      earliestExpiry: async (pool, p, pinnedOnly) => {
+        const r = pinnedOnly ? q.earliestPinnedExpiry.get(pool, p.issuer, p.subject) : q.earliestExpiry.get(pool);
+        return Promise.resolve(r?.at != null ? Number(r.at) : undefined);
+      },
       insertLease: async (l: Lease) => {
         q.insertLease.run(leaseToRow(l));
-        q.upsertNode.run(l.pool, l.node, l.generation, l.principal.issuer, l.principal.subject);
+        q.claimNode.run(l.pool, l.node, l.generation, l.principal.issuer, l.principal.subject, l.id);
         return Promise.resolve();
       },
       setExpiry: async (id, expiresAt) => {
@@ -255,11 +209,11 @@ export class SqliteStore implements Store {
       },
       endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
         q.endLease.run(endedAt, reason, l.id);
-        q.raiseLastEnd.run(floorEnd, floorEnd, l.pool, l.node);
+        q.freeNode.run(floorEnd, floorEnd, l.id, l.pool, l.node);
         return Promise.resolve();
       },
-      getPin: async (pool, node) => {
-        const r = q.pin.get(pool, node);
+      getPin: async (pool, n) => {
+        const r = q.pin.get(pool, n);
         return Promise.resolve(r ? mappingFromRow(r) : undefined);
       },
       putPin: async (m: Mapping) => {
@@ -272,9 +226,14 @@ export class SqliteStore implements Store {
           created_at: m.createdAt,
           created_by: m.createdBy,
         });
+        q.pinNode.run(m.pool, m.node, 1);
         return Promise.resolve();
       },
-      deletePin: async (pool, node) => Promise.resolve(q.deletePin.run(pool, node).changes > 0),
+      deletePin: async (pool, n) => {
+        const gone = q.deletePin.run(pool, n).changes > 0;
+        if (gone) q.pinNode.run(pool, n, 0);
+        return Promise.resolve(gone);
+      },
       audit: async (e: NewAuditEntry) => {
         q.audit.run(
           e.at,
@@ -288,6 +247,28 @@ export class SqliteStore implements Store {
         return Promise.resolve();
       },
     };
+  }
+
+  private allocationFor(pool: PoolRef): AllocationStatements {
+    const key = `${pool.name}|${rangesKey(pool.nodes)}`;
+    let s = this.allocation.get(key);
+    if (!s) this.allocation.set(key, (s = prepareAllocation(this.db, pool.nodes)));
+    return s;
+  }
+
+  /** The coldest free node, creating the next chunk of node rows when no never-granted one is left among them. */
+  private coldest(pool: PoolRef) {
+    const s = this.allocationFor(pool);
+    for (;;) {
+      const r = s.coldest.get(pool.name);
+      if (r && r.last_end === null) return nodeFromRow(r);
+      const key = rangesKey(pool.nodes);
+      const c = this.q.cursor.get(pool.name);
+      const chunk = nextChunk(pool.nodes, c && c.ranges === key ? Number(c.next_node) : -1);
+      if (!chunk) return r ? nodeFromRow(r) : undefined;
+      this.q.fillNodes.run(chunk[0], chunk[1], pool.name);
+      this.q.saveCursor.run(pool.name, chunk[1] + 1, key);
+    }
   }
 
   private leaseById(id: string): Lease | undefined {

@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/clock.js';
 import { PoolExhausted } from '../../src/errors.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { Principal } from '../../src/registry/types.js';
-import { GeneratorError } from '../../src/snowflake/errors.js';
+import { GeneratorError, NotYet } from '../../src/snowflake/errors.js';
 import { fenceDeadline, SnowflakeGenerator } from '../../src/snowflake/generator.js';
 import type { Store } from '../../src/store/port.js';
 import { pool } from './fixture.js';
@@ -109,13 +109,17 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
       monotonic: w.monotonic,
     });
 
+  // A holder told its clock is not past the floor yet waits that long before trying again.
+  const resumeAt = new WeakMap<SnowflakeGenerator, number>();
   const mint = (gen: SnowflakeGenerator): boolean => {
+    if ((resumeAt.get(gen) ?? -Infinity) > clock.now()) return true;
     for (let i = 0; i < MINT_PER_TICK; i++) {
       try {
         minted.push(gen.next());
       } catch (e) {
         if (!(e instanceof GeneratorError)) throw e;
         refusals++;
+        if (e instanceof NotYet) resumeAt.set(gen, clock.now() + e.gapMs);
         return e.code !== 'fenced';
       }
     }

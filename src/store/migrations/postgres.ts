@@ -69,4 +69,27 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
       );
     `,
   },
+  {
+    // Allocation by index (issue 8); see the SQLite migration 2. PostgreSQL sorts NULLs last by
+    // default, so the coldest index puts never-ended nodes first explicitly.
+    version: 2,
+    sql: `
+      ALTER TABLE nodes ADD COLUMN holder TEXT;
+      ALTER TABLE nodes ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT false;
+      UPDATE nodes SET holder = l.id FROM leases l
+        WHERE l.pool = nodes.pool AND l.node = nodes.node AND l.ended_at IS NULL;
+      INSERT INTO nodes (pool, node, generation) SELECT pool, node, 0 FROM mappings ON CONFLICT DO NOTHING;
+      UPDATE nodes SET pinned = true FROM mappings m WHERE m.pool = nodes.pool AND m.node = nodes.node;
+      CREATE INDEX nodes_coldest ON nodes (pool, last_end NULLS FIRST, node) WHERE holder IS NULL AND NOT pinned;
+      CREATE INDEX nodes_previous ON nodes (pool, last_issuer, last_subject, last_end)
+        WHERE holder IS NULL AND NOT pinned;
+      CREATE INDEX mappings_principal ON mappings (pool, issuer, subject, node);
+      CREATE INDEX leases_pool_expiry ON leases (pool, expires_at) WHERE ended_at IS NULL;
+      CREATE TABLE pool_cursor (
+        pool      TEXT PRIMARY KEY,
+        next_node INTEGER NOT NULL,
+        ranges    TEXT NOT NULL DEFAULT ''
+      );
+    `,
+  },
 ];

@@ -69,4 +69,30 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       ) STRICT;
     `,
   },
+  {
+    // Allocation by index (issue 8): a node row knows whether a lease holds it and whether it is
+    // pinned, partial indexes answer "coldest free node" and "this principal's previous node"
+    // without reading the pool, and node rows are created lazily in chunks (pool_cursor).
+    version: 2,
+    sql: `
+      ALTER TABLE nodes ADD COLUMN holder TEXT;
+      ALTER TABLE nodes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+      UPDATE nodes SET holder = (SELECT l.id FROM leases l
+        WHERE l.pool = nodes.pool AND l.node = nodes.node AND l.ended_at IS NULL);
+      INSERT OR IGNORE INTO nodes (pool, node, generation) SELECT pool, node, 0 FROM mappings;
+      UPDATE nodes SET pinned = 1
+        WHERE EXISTS (SELECT 1 FROM mappings m WHERE m.pool = nodes.pool AND m.node = nodes.node);
+      CREATE INDEX nodes_coldest ON nodes (pool, last_end, node) WHERE holder IS NULL AND pinned = 0;
+      CREATE INDEX nodes_previous ON nodes (pool, last_issuer, last_subject, last_end)
+        WHERE holder IS NULL AND pinned = 0;
+      CREATE INDEX mappings_principal ON mappings (pool, issuer, subject, node);
+      CREATE INDEX leases_pool_expiry ON leases (pool, expires_at) WHERE ended_at IS NULL;
+      -- Every node of the pool's ranges below next_node has a row; ranges says for which ranges.
+      CREATE TABLE pool_cursor (
+        pool      TEXT PRIMARY KEY,
+        next_node INTEGER NOT NULL,
+        ranges    TEXT NOT NULL DEFAULT ''
+      ) STRICT;
+    `,
+  },
 ];

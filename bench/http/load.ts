@@ -1,0 +1,132 @@
+/**
+ * HTTP load with autocannon against a running `serve`: acquire+release cycles, renewals, a bare
+ * route, and a burst of concurrent acquires. Every connection is its own principal (its own token),
+ * as concurrent workloads are.
+ */
+import autocannon from 'autocannon';
+
+export interface Load {
+  /** Completed operations (cycles, renewals, requests) per second. */
+  perSecond: number;
+  p50: number;
+  p99: number;
+  /** Answers that were not the expected success. */
+  failed: number;
+}
+
+const json = { 'content-type': 'application/json' };
+
+async function run(o: autocannon.Options): Promise<autocannon.Result> {
+  // autocannon 9 takes `warmup`; its published types (7.x) do not know it yet.
+  const warmup = { warmup: { connections: o.connections ?? 8, duration: 1 } };
+  return autocannon({ connections: 8, ...o, ...warmup });
+}
+
+function summary(r: autocannon.Result, ops: number, failed: number): Load {
+  return { perSecond: ops / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed };
+}
+
+/** POST /v1/leases then DELETE it, back to back on each connection. */
+export async function cycles(url: string, tokens: string[], seconds: number, connections = 8): Promise<Load> {
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  type Ctx = { auth?: string; id?: string };
+  const auth = (ctx: Ctx) => (ctx.auth ??= `Bearer ${tokens[next++ % tokens.length]}`);
+  const r = await run({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/leases',
+        body: '{}',
+        setupRequest: (req, ctx: Ctx) => ({ ...req, headers: { ...json, authorization: auth(ctx) } }),
+        onResponse: (status, body, ctx: Ctx) => {
+          ctx.id = status === 201 ? (JSON.parse(body) as { lease: { id: string } }).lease.id : undefined;
+          if (status !== 201) failed++;
+        },
+      },
+      {
+        method: 'DELETE',
+        setupRequest: (req, ctx: Ctx) =>
+          (ctx.id
+            ? { ...req, path: `/v1/leases/${ctx.id}`, headers: { authorization: auth(ctx) } }
+            : undefined) as never,
+        onResponse: (status) => {
+          if (status === 204) done++;
+          else failed++;
+        },
+      },
+    ],
+  });
+  return summary(r, done, failed);
+}
+
+/** POST /v1/leases/{id}/renew on leases acquired first, one per connection, by one principal. */
+export async function renewals(url: string, token: string, seconds: number, connections = 8): Promise<Load> {
+  const ids: string[] = [];
+  for (let i = 0; i < connections; i++) {
+    const r = await fetch(`${url}/v1/leases`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: JSON.stringify({ instance: `renew-${i}` }),
+    });
+    if (r.status !== 201) throw new Error(`renew setup: ${r.status} ${await r.text()}`);
+    ids.push(((await r.json()) as { lease: { id: string } }).lease.id);
+  }
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  const r = await run({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        body: '{}',
+        setupRequest: (req, ctx: { id?: string }) => ({
+          ...req,
+          path: `/v1/leases/${(ctx.id ??= ids[next++ % ids.length])}/renew`,
+          headers: { ...json, authorization: `Bearer ${token}` },
+        }),
+        onResponse: (status) => (status === 200 ? done++ : failed++),
+      },
+    ],
+  });
+  return summary(r, done, failed);
+}
+
+/** Any route that answers 2xx: the bare fastify ceiling. */
+export async function plain(url: string, seconds: number): Promise<Load> {
+  const r = await run({ url, method: 'POST', body: '{}', headers: json, duration: seconds });
+  return summary(r, r['2xx'], r.non2xx);
+}
+
+/** `n` acquires at once; how long until every one is answered, and how many were granted. */
+export async function burst(
+  urls: string[],
+  tokens: string[],
+  n: number,
+): Promise<{ ms: number; granted: number; nodes: number }> {
+  const start = performance.now();
+  const nodes = new Set<number>();
+  let granted = 0;
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const r = await fetch(`${urls[i % urls.length]}/v1/leases`, {
+        method: 'POST',
+        headers: { ...json, authorization: `Bearer ${tokens[i % tokens.length]}` },
+        body: JSON.stringify({ instance: `burst-${i}` }),
+      });
+      const body = (await r.json()) as { lease?: { node: number } };
+      if (r.status === 201 && body.lease) {
+        granted++;
+        nodes.add(body.lease.node);
+      }
+    }),
+  );
+  return { ms: performance.now() - start, granted, nodes: nodes.size };
+}

@@ -1,0 +1,240 @@
+/**
+ * The HTTP half of `npm run bench`: a real `serve` under autocannon, beside the raw limits it sits
+ * on (a bare fastify route, jose verification, SQLite commits), for 10, 16 and 22-bit pools at 10 %
+ * and 90 % occupancy, with and without NATS, a burst that fills a pool, and PostgreSQL replicas.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { initNats } from '../../src/nats/init.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Cleanup } from '../cleanup.js';
+import { startNatsServer } from '../nats-server.js';
+import { table } from '../report.js';
+import { startIssuer, type BenchIssuer } from './issuer.js';
+import { burst, cycles, plain, renewals, type Load } from './load.js';
+import { prefill } from './prefill.js';
+import { joseVerifies, sqliteCommits } from './raw.js';
+import { startServe } from './serve.js';
+
+export interface HttpBenchOptions {
+  quick: boolean;
+  /** PostgreSQL server for the replica runs; skipped when unreachable. */
+  pgUrl: string;
+  /** Pools to run, as "bits:occupancy", e.g. "10:0.1". */
+  pools: string[];
+}
+
+const LAYOUTS: Record<number, { timestampBits: number; nodeBits: number; sequenceBits: number }> = {
+  10: { timestampBits: 41, nodeBits: 10, sequenceBits: 12 },
+  16: { timestampBits: 41, nodeBits: 16, sequenceBits: 6 },
+  22: { timestampBits: 39, nodeBits: 22, sequenceBits: 2 },
+};
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+function config(port: number, issuer: BenchIssuer, store: object, bits: number, extra: object = {}) {
+  return {
+    server: { host: '127.0.0.1', port },
+    store,
+    lease: { ttl: '10m', maxClockSkew: '2s', maxPerPrincipal: 64, acquiresPerSecond: 0 },
+    pools: [{ name: 'default', epoch: '2024-01-01T00:00:00Z', layout: LAYOUTS[bits] }],
+    issuers: [
+      { name: 'bench', issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: ['snowgate'], algorithms: ['RS256'] },
+    ],
+    log: { level: 'error' },
+    ...extra,
+  };
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const row = (name: string, l: Load, unit = '') => [
+  name,
+  `${fmt(l.perSecond)}${unit}`,
+  `${l.p50} ms`,
+  `${l.p99} ms`,
+  String(l.failed),
+];
+
+export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Cleanup): Promise<void> {
+  const secs = o.quick ? 3 : 5;
+  const issuer = await startIssuer();
+  cleanup.defer(() => issuer.close());
+  const tokens = await Promise.all(Array.from({ length: 64 }, (_, i) => issuer.token(`workload-${i}`)));
+  const lines: string[][] = [['load (8 connections)', 'per second', 'p50', 'p99', 'failed']];
+  const ratios: string[] = [];
+
+  // The raw limits, in the same run.
+  const barePort = await freePort();
+  const bareBin = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare.js');
+  const bare = spawn(process.execPath, [bareBin, String(barePort)], { stdio: 'ignore' });
+  cleanup.defer(() => void bare.kill('SIGKILL'));
+  await sleep(700);
+  const bareLoad = await plain(`http://127.0.0.1:${barePort}/`, secs);
+  bare.kill('SIGKILL');
+  lines.push(row('bare fastify route (requests)', bareLoad));
+  const verifies = await joseVerifies(issuer, 1000);
+  const commits = await sqliteCommits(root, 1000);
+
+  const results = new Map<string, Load>();
+  for (const spec of o.pools) {
+    const [bitsText, occText] = spec.split(':');
+    const bits = Number(bitsText);
+    const occupancy = Number(occText);
+    const dir = path.join(root, `pool-${bits}-${occupancy}`);
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'snowgate.db');
+    await new SqliteStore(file).close();
+    const count = Math.round(2 ** bits * occupancy);
+    const t0 = performance.now();
+    prefill(file, 'default', count, Date.now(), 2 ** bits);
+    const fillMs = performance.now() - t0;
+    const served = await startServe(
+      dir,
+      'serve',
+      config(await freePort(), issuer, { kind: 'sqlite', path: file }, bits),
+    );
+    try {
+      const c = await cycles(served.url, tokens, secs);
+      const r = await renewals(served.url, tokens[63]!, o.quick ? 2 : 3);
+      results.set(spec, c);
+      lines.push(
+        row(
+          `${bits}-bit pool, ${occupancy * 100} % (${count} leases, filled in ${(fillMs / 1000).toFixed(1)} s): cycles`,
+          c,
+        ),
+      );
+      lines.push(row(`  renewals`, r));
+    } finally {
+      await served.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // NATS: credentials with every grant, a revocation pushed with every release.
+  const natsDir = path.join(root, 'nats-http');
+  await initNats(natsDir);
+  const nats = await startNatsServer(natsDir);
+  cleanup.defer(() => nats.stop());
+  const withNats = config(
+    await freePort(),
+    issuer,
+    { kind: 'sqlite', path: path.join(root, 'nats-http', 'sg.db') },
+    10,
+    {
+      nats: { dir: natsDir, servers: [nats.url] },
+    },
+  );
+  const natsServed = await startServe(root, 'nats', withNats);
+  let natsStart: Load;
+  let natsChurned: Load;
+  const churn = o.quick ? 1000 : 5000;
+  try {
+    natsStart = await cycles(natsServed.url, tokens, secs);
+    lines.push(row('10-bit pool, empty, with NATS: cycles', natsStart));
+    const done = (natsStart.perSecond * secs) | 0;
+    if (done < churn)
+      await cycles(natsServed.url, tokens, Math.min(120, (churn - done) / Math.max(1, natsStart.perSecond)));
+    natsChurned = await cycles(natsServed.url, tokens, secs);
+    lines.push(row(`  with NATS after ~${churn} revocations`, natsChurned));
+  } finally {
+    await natsServed.stop();
+  }
+
+  // 1,100 acquires at once on a 1,024-node pool.
+  const burstDir = path.join(root, 'burst');
+  mkdirSync(burstDir, { recursive: true });
+  const burstServed = await startServe(
+    burstDir,
+    'burst',
+    config(await freePort(), issuer, { kind: 'sqlite', path: path.join(burstDir, 'sg.db') }, 10),
+  );
+  const sqliteBurst = await burst([burstServed.url], tokens, 1100).finally(() => burstServed.stop());
+
+  // PostgreSQL: one replica, then three on one database.
+  let pgLine = 'PostgreSQL: not reachable, skipped';
+  const admin = new pg.Client({ connectionString: o.pgUrl });
+  if (
+    await admin.connect().then(
+      () => true,
+      () => false,
+    )
+  ) {
+    const db = `sg_bench_${process.pid}`;
+    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${db}`);
+    cleanup.defer(async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    });
+    const url = new URL(o.pgUrl);
+    url.pathname = `/${db}`;
+    const replicas = [];
+    for (let i = 0; i < 3; i++) {
+      replicas.push(
+        await startServe(
+          root,
+          `pg${i}`,
+          config(await freePort(), issuer, { kind: 'postgres', url: url.toString() }, 10),
+        ),
+      );
+    }
+    try {
+      const one = await cycles(replicas[0]!.url, tokens, secs, 9);
+      const three = await Promise.all(
+        replicas.map((r, i) => cycles(r.url, tokens.slice(i * 20, i * 20 + 20), secs, 3)),
+      );
+      const threeRate = three.reduce((n, l) => n + l.perSecond, 0);
+      lines.push(row('PostgreSQL, 1 replica (9 connections): cycles', one));
+      lines.push([
+        'PostgreSQL, 3 replicas (3 connections each): cycles',
+        fmt(threeRate),
+        '',
+        '',
+        String(three.reduce((n, l) => n + l.failed, 0)),
+      ]);
+      const pgBurst = await burst(
+        replicas.map((r) => r.url),
+        tokens,
+        1100,
+      );
+      pgLine =
+        `PostgreSQL 3 replicas / 1 = ${(threeRate / one.perSecond).toFixed(2)} (target ≥ 1.5); ` +
+        `1,100 acquires at once on 1,024 nodes over 3 replicas: ${pgBurst.granted} granted on ${pgBurst.nodes} nodes in ${(pgBurst.ms / 1000).toFixed(2)} s (target: 1024 in < 2 s)`;
+    } finally {
+      for (const r of replicas) await r.stop();
+    }
+  }
+
+  console.log(`\nHTTP: a real serve under autocannon (${secs} s a load after 1 s warm-up)`);
+  console.log(table(lines));
+  console.log(
+    `\njose RS256 verifications/s: ${fmt(verifies)}; SQLite commits/s (WAL, synchronous=FULL): ${fmt(commits)}`,
+  );
+  const base = results.get('10:0.1');
+  const big = results.get('16:0.9');
+  if (base && big)
+    ratios.push(`cycles 16-bit 90 % / 10-bit 10 % = ${(big.perSecond / base.perSecond).toFixed(2)} (target ≥ 0.8)`);
+  if (base)
+    ratios.push(`cycles without NATS / SQLite commits = ${(base.perSecond / commits).toFixed(3)} (target ≥ 0.5)`);
+  if (base)
+    ratios.push(`cycles with NATS / without = ${(natsStart.perSecond / base.perSecond).toFixed(2)} (target ≥ 0.6)`);
+  ratios.push(
+    `with NATS after ~${churn} revocations / at start = ${(natsChurned.perSecond / natsStart.perSecond).toFixed(2)} (target ≥ 0.8)`,
+  );
+  ratios.push(
+    `1,100 acquires at once on 1,024 nodes (SQLite): ${sqliteBurst.granted} granted on ${sqliteBurst.nodes} nodes in ${(sqliteBurst.ms / 1000).toFixed(2)} s (target: 1024 in < 2 s)`,
+  );
+  ratios.push(pgLine);
+  for (const r of ratios) console.log(r);
+}
