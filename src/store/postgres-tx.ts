@@ -60,12 +60,11 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
         'SELECT next_node, ranges FROM pool_cursor WHERE pool = $1 FOR UPDATE',
         [pool.name],
       ))!;
+      // The unit that held the cursor before may just have committed rows this one could not see.
+      const again = await one<NodeRow>(coldest, [pool.name]);
+      if (again && again.last_end === null) return nodeFromRow(again);
       const chunk = nextChunk(pool.nodes, cur.ranges === key ? Number(cur.next_node) : -1);
-      if (!chunk) {
-        // The unit that held the cursor may just have created rows this unit could not see before.
-        const again = await one<NodeRow>(coldest, [pool.name]);
-        return again ? nodeFromRow(again) : undefined;
-      }
+      if (!chunk) return again ? nodeFromRow(again) : undefined;
       await c.query(
         `INSERT INTO nodes (pool, node, generation) SELECT $1, g, 0 FROM generate_series($2::int, $3::int) g
          ON CONFLICT DO NOTHING`,

@@ -26,7 +26,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     activeOfInPool: prep<[string, string, string], LeaseRow>(
       db,
-      'SELECT * FROM leases WHERE issuer = ? AND subject = ? AND pool = ? AND ended_at IS NULL',
+      // `+pool`: look up by principal (a few leases), never by pool (all of its leases).
+      'SELECT * FROM leases WHERE issuer = ? AND subject = ? AND +pool = ? AND ended_at IS NULL',
     ),
     holders: prep<[string, string], { n: number }>(
       db,
@@ -147,9 +148,13 @@ export function prepareStatements(db: Database.Database) {
   };
 }
 
-/** SQL that keeps a query to the pool's configured nodes (node numbers are integers: inlined safely). */
+/**
+ * SQL that keeps a query to the pool's configured nodes (node numbers are integers: inlined safely).
+ * The unary `+` keeps SQLite from answering it with the (pool, node) key, which would read every
+ * node of the range: the allocation indexes must drive, and this only filters.
+ */
 export function inRangesSql(column: string, ranges: NodeRanges): string {
-  return `(${ranges.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
+  return `(${ranges.map(([lo, hi]) => `+${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
 }
 
 /** The allocation lookups for one pool's node ranges, prepared once per pool. */

@@ -15,7 +15,8 @@ export interface Backend {
   /** SQLite is one registry process's store; PostgreSQL is shared by replicas. */
   replicas: boolean;
   /** A new empty store, and a way to open the same one again (another replica, or after a restart). */
-  create(): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }>;
+  create(): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void>; location: string }>;
+  /** `location`: the SQLite file, or the PostgreSQL database's URL. */
 }
 
 export const BACKENDS: Backend[] = [
@@ -27,6 +28,7 @@ export const BACKENDS: Backend[] = [
       const file = path.join(dir, 'snowgate.db');
       return {
         store: new SqliteStore(file),
+        location: file,
         reopen: () => Promise.resolve(new SqliteStore(file)),
         drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
       };
@@ -45,6 +47,7 @@ export const BACKENDS: Backend[] = [
       url.pathname = `/${db}`;
       return {
         store: await PostgresStore.open(url.toString()),
+        location: url.toString(),
         reopen: () => PostgresStore.open(url.toString()),
         drop: async () => {
           const c = new pg.Client({ connectionString: PG_URL });
