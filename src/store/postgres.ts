@@ -129,8 +129,9 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString: url,
       max: 10,
-      // A server that does not answer is a fault to report, not a request to hang on forever.
-      connectionTimeoutMillis: 5000,
+      // A server that does not answer (or a pool queue that does not move) is a fault to report,
+      // not a request to hang on forever; long enough for a burst to queue behind ten connections.
+      connectionTimeoutMillis: 15_000,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);

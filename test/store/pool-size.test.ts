@@ -40,11 +40,18 @@ for (const backend of BACKENDS) {
       });
       const registry = new Registry({ store: b.store, pools: POOLS, lease });
       for (const pool of POOLS) {
-        const grants = await Promise.all(
-          Array.from({ length: NODE_CHUNK + 50 }, (_, i) =>
-            registry.acquire({ principal: who(i), policy: { dynamic: true }, pool: pool.name }),
-          ),
-        );
+        const grants = [];
+        // Concurrent, in waves of 100 (a store of ten connections queues the rest).
+        for (let wave = 0; wave < NODE_CHUNK + 50; wave += 100) {
+          const n = Math.min(100, NODE_CHUNK + 50 - wave);
+          grants.push(
+            ...(await Promise.all(
+              Array.from({ length: n }, (_, i) =>
+                registry.acquire({ principal: who(wave + i), policy: { dynamic: true }, pool: pool.name }),
+              ),
+            )),
+          );
+        }
         const nodes = grants.map((g) => g.lease.node).sort((x, y) => x - y);
         assert.equal(new Set(nodes).size, nodes.length, 'distinct nodes');
         // Never-granted nodes first, lowest first: exactly the first nodes of the pool.
