@@ -203,6 +203,11 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
         '',
         String(three.reduce((n, l) => n + l.failed, 0)),
       ]);
+      // autocannon stops with cycles half done (acquired, never released): start the burst empty.
+      const wipe = new pg.Client({ connectionString: url.toString() });
+      await wipe.connect();
+      await wipe.query('TRUNCATE leases, nodes, pool_cursor, audit');
+      await wipe.end();
       const pgBurst = await burst(
         replicas.map((r) => r.url),
         tokens,

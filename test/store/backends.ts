@@ -1,14 +1,13 @@
 /** The stores under test: SQLite on a temporary file, and PostgreSQL on a fresh database of the local server. */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Store } from '../../src/store/port.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { freshDatabase, PG_URL } from './pg-instance.js';
 
-export const PG_URL = process.env.SNOWGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { PG_URL };
 
 export interface Backend {
   name: string;
@@ -38,23 +37,12 @@ export const BACKENDS: Backend[] = [
     name: 'postgres',
     replicas: true,
     async create() {
-      const db = `sg_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${db}`);
-      await admin.end();
-      const url = new URL(PG_URL);
-      url.pathname = `/${db}`;
+      const db = await freshDatabase();
       return {
-        store: await PostgresStore.open(url.toString()),
-        location: url.toString(),
-        reopen: () => PostgresStore.open(url.toString()),
-        drop: async () => {
-          const c = new pg.Client({ connectionString: PG_URL });
-          await c.connect();
-          await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-          await c.end();
-        },
+        store: await PostgresStore.open(db.url),
+        location: db.url,
+        reopen: () => PostgresStore.open(db.url),
+        drop: () => db.drop(),
       };
     },
   },

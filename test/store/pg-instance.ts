@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../nats/harness.js';
-import { PG_URL } from './backends.js';
+
+export const PG_URL = process.env.SNOWGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A fresh, empty database on the shared server; `drop` removes it (and ends its connections). */
 export async function freshDatabase(baseUrl = PG_URL): Promise<{ url: string; name: string; drop(): Promise<void> }> {
