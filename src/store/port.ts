@@ -7,9 +7,8 @@
  *   arrive together in one transaction (group commit: one fsync for all, each unit in a savepoint
  *   so one that fails leaves its neighbours alone, none answered before the commit is durable).
  *   PostgreSQL runs units concurrently: a claimed node, a lease being changed and the grants of
- *   one principal are locked, nothing else (see postgres-tx.ts).
- * - `listAudit(after)` never skips an entry a later call would show: entries appear in id order
- *   (PostgreSQL holds back those of a transaction while an older one still runs).
+ *   one principal are locked, and only the audit append and COMMIT are serialized (so audit ids
+ *   follow commit order and paging with `after` never skips an entry).
  *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. The store may
  *   run `fn` more than once (after a connection lost before COMMIT, or a lost race), so `fn` has no
  *   effect outside `tx` but its return value.

@@ -6,8 +6,8 @@
  *   leases are read, so two grants cannot both pass `maxPerPrincipal` or supersede one lease twice;
  * - a node being claimed: its row (`FOR UPDATE SKIP LOCKED`), so concurrent grants take different
  *   nodes instead of queueing on one; the unique index on unended leases stays the guarantee;
- * Independent grants, renewals and releases share nothing else. Audit ids need no lock: a reader
- * sees an audit row only once every older transaction has ended (migration 3).
+ * - the audit append and COMMIT (see `flush`), so audit ids follow commit order.
+ * Independent grants, renewals and releases share nothing else.
  */
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
@@ -23,6 +23,9 @@ import {
   type MappingRow,
   type NodeRow,
 } from './rows.js';
+
+/** Serializes the audit append and COMMIT of every unit. */
+const AUDIT_LOCK = 0x61756474; // "audt"
 
 function inRanges(column: string, pool: PoolRef): string {
   return `(${pool.nodes.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
@@ -219,9 +222,10 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
     },
   };
 
-  /** Appends the unit's audit entries, in one statement, just before COMMIT. */
+  /** Appends the unit's audit entries under the audit lock, held until COMMIT: ids in commit order. */
   const flush = async () => {
     if (audits.length === 0) return;
+    await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
     const args: unknown[] = [];
     const values = audits.map((e) => {
       const at = args.length;

@@ -92,13 +92,4 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
       );
     `,
   },
-  {
-    // Audit ids come from a sequence in the order units *start*, but units commit in any order.
-    // Each row records its transaction; readers return only rows of transactions older than every
-    // one still running (pg_snapshot_xmin), so paging with `after` never skips a late commit.
-    version: 3,
-    sql: `
-      ALTER TABLE audit ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
-    `,
-  },
 ];
