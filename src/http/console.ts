@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import { decodeJwt } from 'jose';
 import Type, { type Static } from 'typebox';
 import type { ConsoleConfig } from '../config/types.js';
-import { InvalidRequest, NotFound, SnowgateError } from '../errors.js';
+import { Forbidden, InvalidRequest, NotFound, SnowgateError } from '../errors.js';
 import type { AuthPort } from './ports.js';
 import { loadAssets, type Asset } from './console-assets.js';
 import { ConsoleSignIn } from './console-oidc.js';
@@ -107,12 +107,22 @@ async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Promise<v
 
     const signInOptions = { oidc: signIn ? deps.adminIssuer!.name : null };
 
+    /** Who may use the console: an admin, or a viewer, who sees everything and changes nothing (the API refuses). */
+    const roleOf = async (token: string): Promise<{ actor: string; role: 'admin' | 'viewer' }> => {
+      const actor = await auth.admin(`Bearer ${token}`, 'viewer');
+      const admin = await auth.admin(`Bearer ${token}`).then(
+        () => true,
+        (e: unknown) => (e instanceof Forbidden ? false : Promise.reject(e as Error)),
+      );
+      return { actor: actor.kind === 'admin' ? actor.name : 'unknown', role: admin ? 'admin' : 'viewer' };
+    };
+
     ui.get('/ui/session', { schema: hide }, async (req, reply) => {
       void reply.header('cache-control', 'no-store');
       const token = sessionToken(req);
       if (token === undefined) return { signedIn: false, signIn: signInOptions };
       try {
-        const actor = await auth.admin(`Bearer ${token}`);
+        const who = await roleOf(token);
         let exp: number | undefined;
         try {
           exp = decodeJwt(token).exp;
@@ -121,7 +131,7 @@ async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Promise<v
         }
         return {
           signedIn: true,
-          actor: actor.kind === 'admin' ? actor.name : 'unknown',
+          ...who,
           csrf: csrfOf(token),
           expiresAt: exp === undefined ? null : new Date(exp * 1000).toISOString(),
           signIn: signInOptions,
@@ -141,10 +151,10 @@ async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Promise<v
         if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
           throw new InvalidRequest('sign-in from another origin');
         }
-        const actor = await auth.admin(`Bearer ${req.body.token}`);
+        const who = await roleOf(req.body.token);
         setSession(req, reply, req.body.token, sessionSeconds(req.body.token, config.sessionTtlMs));
         void reply.header('cache-control', 'no-store');
-        return { signedIn: true, actor: actor.kind === 'admin' ? actor.name : 'unknown', csrf: csrfOf(req.body.token) };
+        return { signedIn: true, ...who, csrf: csrfOf(req.body.token) };
       },
     );
 
@@ -163,7 +173,7 @@ async function consolePlugin(app: FastifyInstance, deps: ConsoleDeps): Promise<v
       if (!signIn) throw new NotFound('sign-in through an issuer is not configured (console.oidc)');
       try {
         const accessToken = await signIn.finish(req, reply);
-        await auth.admin(`Bearer ${accessToken}`);
+        await roleOf(accessToken);
         setSession(req, reply, accessToken, sessionSeconds(accessToken, config.sessionTtlMs));
       } catch (e) {
         if (!(e instanceof SnowgateError) || e.status >= 500) throw e;

@@ -34,7 +34,10 @@ describe('the console over HTTP', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     issuer = await startDevIssuer({
-      clients: [{ clientId: 'svc', clientSecret: 'svc-secret-0123456789' }],
+      clients: [
+        { clientId: 'svc', clientSecret: 'svc-secret-0123456789' },
+        { clientId: 'auditor', clientSecret: 'auditor-secret-0123456789', claims: { groups: ['snowgate-viewers'] } },
+      ],
       browserClients: [
         {
           clientId: 'snowgate-console',
@@ -52,7 +55,7 @@ describe('the console over HTTP', () => {
       store: { kind: 'sqlite', path: path.join(dir, 'db.sqlite') },
       pools: [{ name: 'default', epoch: '2024-01-01T00:00:00Z' }],
       issuers: [{ name: 'dev', issuer: issuer.issuer, audience: ['snowgate'], algorithms: ['RS256'] }],
-      admin: { bootstrapToken: ADMIN_TOKEN, issuer: 'dev' },
+      admin: { bootstrapToken: ADMIN_TOKEN, issuer: 'dev', viewerRole: 'snowgate-viewers' },
       console: { oidc: { clientId: 'snowgate-console', resource: DEV_RESOURCE } },
       log: { level: 'silent' },
     });
@@ -122,6 +125,29 @@ describe('the console over HTTP', () => {
     const workload = await signInWithToken(((await t.json()) as { access_token: string }).access_token);
     assert.equal(workload.res.status, 403);
     assert.equal(cookiesOf(workload.res).size, 0);
+  });
+
+  it('signs a viewer in, who reads everything and changes nothing', async () => {
+    const basic = Buffer.from('auditor:auditor-secret-0123456789').toString('base64');
+    const t = await fetch(issuer.tokenEndpoint, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    const { res, cookie, csrf } = await signInWithToken(((await t.json()) as { access_token: string }).access_token);
+    assert.equal(res.status, 200);
+    assert.equal(
+      ((await fetch(`${url}/ui/session`, { headers: { cookie } }).then((r) => r.json())) as { role: string }).role,
+      'viewer',
+    );
+    const headers = { cookie, 'x-snowgate-csrf': csrf };
+    assert.equal((await fetch(`${url}/v1/admin/leases`, { headers })).status, 200);
+    const pin = await fetch(`${url}/v1/admin/mappings/default/4`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ issuer: 'dev', subject: 'svc' }),
+    });
+    assert.equal(pin.status, 403);
   });
 
   it('lets a cookie act only together with its CSRF header', async () => {

@@ -91,7 +91,10 @@ export function App() {
             </a>
           ))}
         </nav>
-        <span class="who">{session.actor}</span>
+        <span class="who">
+          {session.actor}
+          {session.role === 'viewer' ? ' (viewer: read-only)' : ''}
+        </span>
         <button
           type="button"
           onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}

@@ -72,6 +72,8 @@ export interface Lineage {
 export interface Session {
   signedIn: boolean;
   actor?: string;
+  /** A viewer sees everything and changes nothing: the API refuses its changes. */
+  role?: 'admin' | 'viewer';
   csrf?: string;
   expiresAt?: string | null;
   reason?: string;
