@@ -42,6 +42,38 @@ export type HandleStatus =
 
 const te = new TextEncoder();
 
+/** How long a flush or drain may take before the rotation goes on without it. */
+const SETTLE_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits for a flush or drain of `nc`; true when it completed. nats.js leaves a PING unanswered
+ * forever when its connection closes under it (the server cut an expired user, say), so the
+ * wait also ends when the connection closes or after SETTLE_TIMEOUT_MS: a rotation that waited
+ * forever would hold up every later one, and close().
+ */
+async function settled(nc: NatsConnection, p: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    p.then(
+      () => true,
+      () => false,
+    ),
+    nc.closed().then(() => false),
+    new Promise<false>((ok) => (timer = setTimeout(() => ok(false), SETTLE_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  return outcome;
+}
+
+/**
+ * Drains `nc` and makes sure it is closed: a drain whose final flush fails (the server went away
+ * mid-drain) leaves nats.js's connection open and redialling forever.
+ */
+async function drained(nc: NatsConnection): Promise<void> {
+  if (!nc.isClosed() && !nc.isDraining()) await settled(nc, nc.drain());
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
 export class NatsHandle {
   private current: NatsConnection | undefined;
   private creds: NatsCredentials;
@@ -113,8 +145,15 @@ export class NatsHandle {
     return this.live().request(subject, payload, opts);
   }
 
+  /** Resolves when the server has processed everything sent so far; rejects if the connection closes first. */
   flush(): Promise<void> {
-    return this.live().flush();
+    const nc = this.live();
+    return Promise.race([
+      nc.flush(),
+      nc.closed().then(() => {
+        throw new ClosedError('the NATS connection closed before the flush was answered');
+      }),
+    ]);
   }
 
   /**
@@ -141,7 +180,7 @@ export class NatsHandle {
     await this.chain;
     const nc = this.current;
     this.current = undefined;
-    if (nc && !nc.isClosed()) await nc.drain().catch(() => undefined);
+    if (nc) await drained(nc);
     for (const s of [...this.subs]) s.unsubscribe();
     for (const l of this.listeners) l.end();
   }
@@ -196,20 +235,25 @@ export class NatsHandle {
     const subs = [...this.subs];
     if (old && !old.isClosed()) for (const s of subs) s.beginOverlap(next, ordered);
     for (const s of subs) s.attach(next);
-    await next.flush();
+    if (!(await settled(next, next.flush()))) {
+      // The old connection still carries everything: give the new one up, and try again later.
+      for (const s of subs) s.abandon(next);
+      await next.close().catch(() => undefined);
+      throw new ClosedError('the new NATS connection closed or did not answer before it could be used');
+    }
     if (!old || old.isClosed()) {
-      for (const s of subs) s.endOverlap(old ?? next);
+      if (old) for (const s of subs) s.endOverlap(old);
       this.switchTo(next);
       return;
     }
     if (ordered) {
       this.paused = [];
-      await old.flush().catch(() => undefined);
+      await settled(old, old.flush());
     }
     this.switchTo(next);
-    await old.drain().catch(() => undefined);
+    await drained(old);
     // Anything the server routed to both connections reached the new one before this PONG.
-    await next.flush().catch(() => undefined);
+    await settled(next, next.flush());
     for (const s of subs) s.endOverlap(old);
   }
 

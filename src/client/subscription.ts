@@ -77,6 +77,13 @@ export class RotatingSubscription implements AsyncIterable<Msg> {
     }
   }
 
+  /** A rotation to `next` was given up before it was used: the old connection keeps delivering. */
+  abandon(next: NatsConnection): void {
+    this.attached.get(next)?.unsubscribe();
+    this.attached.delete(next);
+    if (this.overlap?.next === next) this.overlap = undefined;
+  }
+
   /** A connection ended without a drain (the server closed it): its subscription is gone. */
   forget(nc: NatsConnection): void {
     this.attached.delete(nc);

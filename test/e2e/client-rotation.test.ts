@@ -10,7 +10,7 @@ import type { Msg } from '@nats-io/transport-node';
 import { NodeLease } from '../../src/client/index.js';
 import { startTestRegistry, type TestRegistry } from '../../src/testing/index.js';
 
-describe('NodeLease over NATS with short leases', () => {
+describe('NodeLease over NATS with short leases', { timeout: 120_000 }, () => {
   let reg: TestRegistry;
   before(async () => {
     reg = await startTestRegistry({ nats: true, lease: { ttl: '4s', maxClockSkew: '500ms' } });
@@ -35,7 +35,13 @@ describe('NodeLease over NATS with short leases', () => {
 
         const sent: string[] = [];
         const enough = () => publisher.nats.rotations >= 3 && subscriber.nats.rotations >= 3;
+        // A rotation that stalls must fail the test with what it saw, not hang it.
+        const deadline = Date.now() + 60_000;
         while (!enough() || sent.length < 500) {
+          assert.ok(
+            Date.now() < deadline,
+            `rotations after 60 s: publisher ${publisher.nats.rotations}, subscriber ${subscriber.nats.rotations}`,
+          );
           for (let i = 0; i < 20; i++) sent.push(await publisher.publish(subject, `tick ${sent.length}`));
           await sleep(10);
         }
