@@ -236,8 +236,8 @@ export class Registry {
     return result.lease;
   }
 
-  /** An admin ends every lease of a principal, in every pool. */
-  async revokePrincipal(principal: Principal, actor: Actor, reason?: string): Promise<number> {
+  /** An admin ends every lease of a principal, in every pool; returns the leases it ended. */
+  async revokePrincipal(principal: Principal, actor: Actor, reason?: string): Promise<Lease[]> {
     const ended = await this.deps.store.transaction(async (tx) => {
       const leases = await tx.activeLeasesOf(principal);
       const now = tx.now();
@@ -260,7 +260,7 @@ export class Registry {
       return out;
     });
     await this.reportEnded(ended);
-    return ended.length;
+    return ended;
   }
 
   /** Ends leases whose expiry passed unnoticed, in every pool. Returns how many. */

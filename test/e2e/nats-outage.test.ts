@@ -34,7 +34,7 @@ describe('NATS down is said, not hidden', () => {
   let reg: Serve;
   const tmp = tempDir('nats-outage');
   before(async () => {
-    [issuer, nats] = await Promise.all([startIssuer(['svc-a']), startNats()]);
+    [issuer, nats] = await Promise.all([startIssuer(['svc-a', 'svc-b']), startNats()]);
     reg = await serve(
       tmp.dir,
       baseConfig(await freePort(), tmp.dir, issuer.issuer, { nats: { dir: nats.dir, servers: [nats.url] } }),
@@ -50,8 +50,8 @@ describe('NATS down is said, not hidden', () => {
 
   it('ends leases during an outage, answers pending at once, and revokes them first once the server is back', async () => {
     const token = await issuer.token('svc-a');
-    const grant = async () => {
-      const r = await call(reg.url, 'POST', '/v1/leases', token, {});
+    const grant = async (as = token) => {
+      const r = await call(reg.url, 'POST', '/v1/leases', as, {});
       assert.equal(r.status, 201, JSON.stringify(r.body));
       return r.body;
     };
@@ -64,6 +64,13 @@ describe('NATS down is said, not hidden', () => {
     const ok = await call(reg.url, 'POST', `/v1/admin/leases/${before.lease.id}/revoke`, ADMIN_TOKEN, {});
     assert.equal(ok.status, 200);
     assert.equal(ok.body.nats, 'revoked');
+    // So does a principal's, over all its leases.
+    const svcB = await issuer.token('svc-b');
+    await grant(svcB);
+    const principal = { issuer: 'dev', subject: 'svc-b' };
+    const all = await call(reg.url, 'POST', '/v1/admin/principals/revoke', ADMIN_TOKEN, principal);
+    assert.deepEqual(all.body, { revoked: 1, nats: 'revoked' });
+    await grant(svcB);
 
     await nats.stop();
     await readyzBecomes(reg.url, 503, 'NATS seen gone');
@@ -76,6 +83,8 @@ describe('NATS down is said, not hidden', () => {
     const d = await call(reg.url, 'DELETE', `/v1/leases/${released.lease.id}`, token);
     assert.equal(d.status, 204);
     assert.equal(d.headers.get('snowgate-nats'), 'pending');
+    const down = await call(reg.url, 'POST', '/v1/admin/principals/revoke', ADMIN_TOKEN, principal);
+    assert.deepEqual(down.body, { revoked: 1, nats: 'pending' });
     // Ended all the same: neither renews.
     for (const g of [revoked, released]) {
       assert.equal((await call(reg.url, 'POST', `/v1/leases/${g.lease.id}/renew`, token, {})).status, 410);

@@ -195,7 +195,7 @@ describe('registry: renew, release, revoke', () => {
     for (const instance of ['a', 'b'])
       await registry.acquire({ principal: p('bad'), policy: dynamic, pool: 'default', instance });
     await registry.acquire({ principal: p('bad'), policy: dynamic, pool: 'other' });
-    assert.equal(await registry.revokePrincipal(p('bad'), admin, 'leak'), 3);
+    assert.equal((await registry.revokePrincipal(p('bad'), admin, 'leak')).length, 3);
     const { leases } = await registry.listLeases({ subject: 'bad', state: 'active' });
     assert.deepEqual(leases, []);
     const actions = (await store.listAudit(0, 100)).map((e) => e.action);

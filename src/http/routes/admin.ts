@@ -97,12 +97,14 @@ export const adminRoutes =
       async (req) => {
         const actor = actorOf(req);
         knownIssuer(req.body.issuer);
-        const revoked = await registry.revokePrincipal(
+        const ended = await registry.revokePrincipal(
           { issuer: req.body.issuer, subject: req.body.subject },
           actor,
           req.body.reason,
         );
-        return { revoked };
+        // As for one lease: say whether the servers confirmed the revocations.
+        const nats = deps.credentials?.revocationStatus(ended);
+        return { revoked: ended.length, ...(nats ? { nats } : {}) };
       },
     );
 
