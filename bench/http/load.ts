@@ -105,18 +105,22 @@ export async function plain(url: string, seconds: number): Promise<Load> {
   return summary(r, r['2xx'], r.non2xx);
 }
 
-/** `n` acquires at once; how long until every one is answered, and how many were granted. */
+/**
+ * `n` acquires at once; how long until every one is answered, and how many were granted. With
+ * `route`, the same requests to another route (the bare one: what the loader and TCP cost alone).
+ */
 export async function burst(
   urls: string[],
   tokens: string[],
   n: number,
+  route = '/v1/leases',
 ): Promise<{ ms: number; granted: number; nodes: number }> {
   const start = performance.now();
   const nodes = new Set<number>();
   let granted = 0;
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const r = await fetch(`${urls[i % urls.length]}/v1/leases`, {
+      const r = await fetch(`${urls[i % urls.length]}${route}`, {
         method: 'POST',
         headers: { ...json, authorization: `Bearer ${tokens[i % tokens.length]}` },
         body: JSON.stringify({ instance: `burst-${i}` }),
