@@ -2,22 +2,11 @@
  * One error class per failure, each with the stable `code` and HTTP status of CONTRACT §4.
  * Domain code throws these; the HTTP layer's one error handler maps them to problem+json.
  */
+import type { ProblemCode } from './client/errors.js';
 import type { EndReason } from './registry/types.js';
 
-export type ProblemCode =
-  | 'invalid_request'
-  | 'invalid_token'
-  | 'forbidden'
-  | 'not_found'
-  | 'node_conflict'
-  | 'principal_limit'
-  | 'lease_gone'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'pool_exhausted'
-  | 'revocations_full'
-  | 'unavailable'
-  | 'internal';
+// The codes are the wire contract, which the client package defines for both sides.
+export type { ProblemCode };
 
 export abstract class SnowgateError extends Error {
   abstract readonly code: ProblemCode;
