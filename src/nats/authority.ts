@@ -29,14 +29,22 @@ import type { NatsKeys } from './keys.js';
 import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } from './publisher.js';
 import { Revoker, type RevocationStatus } from './revoker.js';
 import { createSigner, type NativeSigner } from './signer.js';
-import { addPendingKey, keysView, promotePendingKey, type Keys, type Rotation } from './signing-keys.js';
+import {
+  addPendingKey,
+  keysView,
+  promotePendingKey,
+  signingKeyAges,
+  type Keys,
+  type Rotation,
+  type SigningKeyAges,
+} from './signing-keys.js';
 import type { SeedSealer } from './seed-seal.js';
 import { SigningKeyBook } from './signing-key-book.js';
 import { activeKey, pendingKey, StateKeeper } from './state-keeper.js';
 import type { NatsState, NatsStateStore } from './state.js';
 import { issueUserJwt, type IssueUserJwtOptions } from './user-jwt.js';
 
-export type { Keys, Rotation, RevocationStatus };
+export type { Keys, Rotation, RevocationStatus, SigningKeyAges };
 
 export interface NatsAuthorityOptions {
   keys: NatsKeys;
@@ -285,6 +293,14 @@ export class NatsAuthority {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /**
+   * The signing keys' ages by this process's clock, and the rotation period they are held to
+   * (0: never rotated by schedule): what an operator watches to see a rotation is overdue.
+   */
+  keyAges(): SigningKeyAges & { rotationMs: number } {
+    return { ...signingKeyAges(this.#keeper.state, this.#o.clock.now()), rotationMs: this.#o.signingKeyRotationMs };
   }
 
   /** For /readyz: the state is loaded and the servers are reachable and up to date. */

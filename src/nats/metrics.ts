@@ -1,4 +1,7 @@
-/** The NATS side's Prometheus metrics: the revocation budget and how revocations fared. */
+/**
+ * The NATS side's Prometheus metrics: the revocation budget, how revocations fared, and the signing
+ * keys' ages against their rotation period. Gauges are read from the authority at scrape time.
+ */
 import { Counter, Gauge, type Registry as PromRegistry } from 'prom-client';
 import type { NatsAuthority } from './authority.js';
 import type { GrantGate } from './revocation-budget.js';
@@ -42,6 +45,27 @@ export class NatsMetrics {
       registers: [registry],
       collect() {
         this.set(authority.revocations.facts().lastUpdateMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'snowgate_nats_signing_key_age_seconds',
+      help: 'Age of the account signing keys: active since it began signing, pending since a rotation added it (absent when none is pending)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const ages = authority.keyAges();
+        // A pending key is promoted or gone by the next scrape: its series must go with it.
+        this.reset();
+        this.set({ state: 'active' }, ages.activeMs / 1000);
+        if (ages.pendingMs !== undefined) this.set({ state: 'pending' }, ages.pendingMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'snowgate_nats_signing_key_rotation_seconds',
+      help: 'How old the active signing key may get before the schedule rotates it (nats.signingKeyRotation); 0: never',
+      registers: [registry],
+      collect() {
+        this.set(authority.keyAges().rotationMs / 1000);
       },
     });
   }

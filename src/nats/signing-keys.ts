@@ -62,3 +62,20 @@ export function promotePendingKey(s: NatsState, now: number, syncGraceMs: number
   next.state = 'active';
   next.activatedAt = now;
 }
+
+/** How old the account's signing keys are, for the rotation schedule and whoever watches it. */
+export interface SigningKeyAges {
+  /** Since the active key began signing: the schedule rotates it once this reaches its period. */
+  activeMs: number;
+  /** Since a rotation added the pending key: how long it has waited for the servers to accept it. */
+  pendingMs?: number;
+}
+
+export function signingKeyAges(s: NatsState, now: number): SigningKeyAges {
+  const active = activeKey(s);
+  const pending = pendingKey(s);
+  return {
+    activeMs: Math.max(0, now - (active.activatedAt ?? active.createdAt)),
+    ...(pending ? { pendingMs: Math.max(0, now - pending.createdAt) } : {}),
+  };
+}
