@@ -185,7 +185,13 @@ describe('dashboards and alerts', () => {
       assert.ok(r.annotations.summary && r.annotations.description, r.alert);
     }
     const names = rules.map((r) => r.alert);
-    for (const a of ['SnowgatePoolNearlyFull', 'SnowgateRenewFailures', 'SnowgateNatsNotReady'])
+    for (const a of [
+      'SnowgatePoolNearlyFull',
+      'SnowgateRenewFailures',
+      'SnowgateNatsNotReady',
+      'SnowgateRevocationBudgetHigh',
+      'SnowgateSigningKeyRotationOverdue',
+    ])
       assert.ok(names.includes(a), a);
   });
 });
