@@ -226,7 +226,9 @@ export class AccountPublisher {
 
   async #pump(): Promise<void> {
     while (!this.#closed && this.#connected) {
-      if (this.#repush || this.#accepted === this.#latest) await this.#refresh();
+      // Before every push, not only after one: another replica may have saved a newer state since
+      // this one's, and pushing the older one over it would undo that replica's revocations.
+      await this.#refresh();
       const cur = this.#latest;
       if (!cur) {
         this.#repush = false; // nothing to re-push yet: the first publish() will push
