@@ -12,7 +12,11 @@ export function registerInit(program: Command): void {
       '--key-encryption-key',
       'only add the key-encryption key (nats.keyEncryptionKeyFile) to a folder made before it existed',
     )
-    .action(async (flags: { out: string; keyEncryptionKey?: boolean }) => {
+    .option(
+      '--auth-callout',
+      'also an AUTH account that hands NATS connects to snowgate (nats-server 2.10+), its callout user, xkey and sentinel creds',
+    )
+    .action(async (flags: { out: string; keyEncryptionKey?: boolean; authCallout?: boolean }) => {
       const nats = await import('../nats/init.js');
       const out = path.resolve(flags.out);
       let files: string[];
@@ -24,7 +28,7 @@ export function registerInit(program: Command): void {
           );
           return;
         }
-        ({ files } = await nats.initNats(out));
+        ({ files } = await nats.initNats(out, { authCallout: flags.authCallout === true }));
       } catch (e) {
         // Overwriting keys would orphan every account and user issued under them.
         if (e instanceof nats.InitRefused) throw new UsageError(`--out: ${e.file} exists; not overwriting NATS keys`);
@@ -46,6 +50,13 @@ export function registerInit(program: Command): void {
           `every replica needs ${path.join(out, 'key-encryption.key')} (nats.keyEncryptionKeyFile): it seals the`,
           "signing-key seeds in the registry's store; a copy of the store without it signs nothing",
           '',
+          ...(flags.authCallout
+            ? [
+                'auth callout (needs nats-server 2.10+): set nats.authCallout: true; clients connect with',
+                `${path.join(out, 'sentinel.creds')} (a deny-all user, safe to hand out) plus their OIDC token`,
+                '',
+              ]
+            : []),
         ].join('\n'),
       );
     });

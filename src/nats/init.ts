@@ -6,7 +6,16 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeAccount, encodeOperator, encodeUser } from '@nats-io/jwt';
 import { buildAccountJwt, SYSTEM_ACCOUNT_LIMITS } from './account.js';
-import { KEK_FILE, MANIFEST_FILE, SERVER_CONF_FILE, SYSTEM_CREDS_FILE, type NatsKeyManifest } from './keys.js';
+import { buildCalloutKeys } from './callout-keys.js';
+import {
+  CALLOUT_CREDS_FILE,
+  KEK_FILE,
+  MANIFEST_FILE,
+  SENTINEL_CREDS_FILE,
+  SERVER_CONF_FILE,
+  SYSTEM_CREDS_FILE,
+  type NatsKeyManifest,
+} from './keys.js';
 import { generateNkey } from './nkey.js';
 import { writeKek } from './seed-seal.js';
 import { JETSTREAM_DIR, renderServerConf, RESOLVER_DIR } from './server-conf.js';
@@ -34,7 +43,7 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-async function buildManifest(): Promise<NatsKeyManifest> {
+async function buildManifest(authCallout: boolean): Promise<NatsKeyManifest> {
   const operator = generateNkey('operator');
   const sys = generateNkey('account');
   const sysUser = generateNkey('user');
@@ -71,24 +80,40 @@ async function buildManifest(): Promise<NatsKeyManifest> {
     systemUser: { name: SYSTEM_USER_NAME, ...sysUser, jwt: sysUserJwt },
     account: { name: APP_ACCOUNT_NAME, ...app, jwt: appJwt },
     signingKey,
+    ...(authCallout ? { authCallout: await buildCalloutKeys(op, app.publicKey) } : {}),
   };
 }
 
+export interface InitOptions {
+  /** Also the AUTH account, callout user, xkey and sentinel (callout-keys.ts). */
+  authCallout?: boolean;
+}
+
 /** Writes the keys and nats-server.conf into `outDir`; throws InitRefused if any file exists. */
-export async function initNats(outDir: string): Promise<{ files: string[] }> {
+export async function initNats(outDir: string, opts: InitOptions = {}): Promise<{ files: string[] }> {
   const dir = path.resolve(outDir);
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const credsFile = path.join(dir, SYSTEM_CREDS_FILE);
   const confFile = path.join(dir, SERVER_CONF_FILE);
   const kekFile = path.join(dir, KEK_FILE);
-  for (const f of [manifestFile, credsFile, confFile, kekFile]) if (await exists(f)) throw new InitRefused(f);
+  const calloutFiles = opts.authCallout
+    ? [path.join(dir, CALLOUT_CREDS_FILE), path.join(dir, SENTINEL_CREDS_FILE)]
+    : [];
+  for (const f of [manifestFile, credsFile, confFile, kekFile, ...calloutFiles])
+    if (await exists(f)) throw new InitRefused(f);
 
-  const m = await buildManifest();
+  const m = await buildManifest(opts.authCallout === true);
+  const preload: Record<string, string> = {
+    [m.systemAccount.publicKey]: m.systemAccount.jwt,
+    [m.account.publicKey]: m.account.jwt,
+  };
+  // The AUTH account is preloaded too: the conf works as written, with no push needed first.
+  if (m.authCallout) preload[m.authCallout.account.publicKey] = m.authCallout.account.jwt;
   const conf = renderServerConf({
     dir,
     operatorJwt: m.operator.jwt,
     systemAccount: m.systemAccount.publicKey,
-    preload: { [m.systemAccount.publicKey]: m.systemAccount.jwt, [m.account.publicKey]: m.account.jwt },
+    preload,
   });
 
   // mkdir's mode applies only to folders it creates: an existing folder keeps its own.
@@ -106,7 +131,13 @@ export async function initNats(outDir: string): Promise<{ files: string[] }> {
   await writeKek(kekFile).catch((e: NodeJS.ErrnoException) => {
     throw e.code === 'EEXIST' ? new InitRefused(kekFile) : e;
   });
-  return { files: [manifestFile, credsFile, confFile, kekFile] };
+  const c = m.authCallout;
+  if (c) {
+    // Both 0600 like every key file here: the sentinel grants nothing, but its owner decides who gets it.
+    await write(calloutFiles[0]!, formatCreds(c.user.jwt, c.user.seed));
+    await write(calloutFiles[1]!, formatCreds(c.sentinel.jwt, c.sentinel.seed));
+  }
+  return { files: [manifestFile, credsFile, confFile, kekFile, ...calloutFiles] };
 }
 
 /**

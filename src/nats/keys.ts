@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { checkXkey, type CalloutKeys } from './callout-keys.js';
 import { decodePublicKey, decodeSeed, type NkeyRole } from './nkey.js';
 import { createSigner } from './signer.js';
 import { formatCreds } from './user-jwt.js';
@@ -17,6 +18,10 @@ export const SYSTEM_CREDS_FILE = 'sys.creds';
 export const SERVER_CONF_FILE = 'nats-server.conf';
 /** The key-encryption key that seals signing-key seeds in the store (seed-seal.ts); nats.keyEncryptionKeyFile by default. */
 export const KEK_FILE = 'key-encryption.key';
+/** `init --auth-callout`: the callout user's creds, for the registry (0600). */
+export const CALLOUT_CREDS_FILE = 'callout.creds';
+/** `init --auth-callout`: the deny-all sentinel's creds clients send with their token (callout-keys.ts). */
+export const SENTINEL_CREDS_FILE = 'sentinel.creds';
 
 export interface NamedKey {
   name: string;
@@ -34,6 +39,8 @@ export interface NatsKeyManifest {
   account: NamedKey;
   /** The application account's first signing key. */
   signingKey: { publicKey: string; seed: string };
+  /** Only from `init --auth-callout`. */
+  authCallout?: CalloutKeys;
 }
 
 export interface NatsKeys extends NatsKeyManifest {
@@ -81,5 +88,15 @@ export async function loadNatsKeys(dir: string): Promise<NatsKeys> {
   checkNamed('systemUser', m.systemUser, 'user');
   checkNamed('account', m.account, 'account');
   checkPair('signingKey', m.signingKey, 'account');
+  if (m.authCallout !== undefined) {
+    checkNamed('authCallout.account', m.authCallout.account, 'account');
+    checkNamed('authCallout.user', m.authCallout.user, 'user');
+    checkNamed('authCallout.sentinel', m.authCallout.sentinel, 'user');
+    try {
+      checkXkey(m.authCallout.xkey);
+    } catch (e) {
+      throw new InvalidNatsKeys(`authCallout.xkey: ${(e as Error).message}`);
+    }
+  }
   return { ...m, dir: abs, systemCreds: formatCreds(m.systemUser.jwt, m.systemUser.seed) };
 }
