@@ -50,6 +50,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const registry = new Registry({ store, pools: config.pools, lease: config.lease, onEnded: (e) => onEnded?.(e) });
   const readiness: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }];
   const metrics = new Metrics(() => registry.occupancy());
+  const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
+  const auth = new Authenticator(verifier, config.admin);
   let nats: NatsService | undefined;
   try {
     if (config.nats) {
@@ -61,6 +63,20 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         countActive: async () => (await registry.occupancy()).reduce((n, o) => n + o.leased, 0),
         log,
         metrics: metrics.registry,
+        // The auth callout checks tokens exactly as the HTTP path does.
+        callout: {
+          authenticate: async (token) => {
+            const s = await auth.service(`Bearer ${token}`);
+            const exp = s.claims.exp;
+            return {
+              principal: s.principal,
+              issuer: s.issuer,
+              ...(typeof exp === 'number' ? { tokenExpiresAtMs: exp * 1000 } : {}),
+            };
+          },
+          getLease: (id) => registry.getLease(id),
+          pools: config.pools.map((p) => p.name),
+        },
       });
     }
   } catch (e) {
@@ -71,13 +87,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const service = nats;
     onEnded = (ended) => service.revoke(ended);
     readiness.push(nats.ready);
+    if (nats.calloutReady) readiness.push(nats.calloutReady);
   }
   const adminIssuer = config.issuers.find((i) => i.name === config.admin.issuer);
   metrics.watchReadiness(readiness);
-  const verifier = new TokenVerifier(config.issuers, { clockToleranceMs: config.lease.maxClockSkewMs });
   const app = await buildApp({
     registry,
-    auth: new Authenticator(verifier, config.admin),
+    auth,
     ...(nats ? { credentials: nats.credentials } : {}),
     readiness,
     acquireLimiter: new RateLimiter(

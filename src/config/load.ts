@@ -25,6 +25,25 @@ function credentialTtl(v: string | undefined, ttlMs: number, maxClockSkewMs: num
   return ms;
 }
 
+/**
+ * `nats.authCallout` and `nats.readerTtl`: a reader's JWT lives at most readerTtl (default and
+ * ceiling lease.ttl, the horizon revocations and key retirement count on).
+ */
+function authCallout(
+  on: boolean | undefined,
+  readerTtl: string | undefined,
+  ttlMs: number,
+): { authCallout?: { readerTtlMs: number } } {
+  if (on !== true) {
+    if (readerTtl !== undefined) throw new ConfigError('nats.readerTtl: only with nats.authCallout: true');
+    return {};
+  }
+  const readerTtlMs = readerTtl === undefined ? ttlMs : duration(readerTtl, readerTtl, 'nats.readerTtl');
+  if (readerTtlMs > ttlMs) throw new ConfigError('nats.readerTtl: must be at most lease.ttl');
+  if (readerTtlMs < 1000) throw new ConfigError('nats.readerTtl: must be at least 1s');
+  return { authCallout: { readerTtlMs } };
+}
+
 /** Reads, expands, validates and resolves a YAML or JSON configuration file. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
@@ -247,6 +266,7 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
               publish: f.nats.permissions?.publish ?? ['ids.{pool}.{node}.>'],
               subscribe: f.nats.permissions?.subscribe ?? ['ids.{pool}.>', '_INBOX.>'],
             },
+            ...authCallout(f.nats.authCallout, f.nats.readerTtl, ttlMs),
           },
         }
       : {}),

@@ -120,6 +120,8 @@ export const NatsSchema = Type.Object(
     signingKeyRotation: Type.Optional(Duration),
     credentialTtl: Type.Optional(Duration),
     keyEncryptionKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+    authCallout: Type.Optional(Type.Boolean()),
+    readerTtl: Type.Optional(Duration),
     permissions: Type.Optional(
       Type.Object(
         {

@@ -92,6 +92,8 @@ export interface NatsConfig {
   /** Absolute. Seals the signing-key seeds in the store; DIR/key-encryption.key by default. */
   keyEncryptionKeyFile: string;
   permissions: { publish: string[]; subscribe: string[] };
+  /** `nats.authCallout: true`: serve answers nats-server's auth callout (CONTRACT §8). */
+  authCallout?: { readerTtlMs: number };
 }
 
 /** The operator console at /ui. */

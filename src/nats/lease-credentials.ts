@@ -46,20 +46,10 @@ export class LeaseCredentials implements CredentialsPort {
 
   issue(lease: Lease, seed?: string): IssuedCredentials {
     if (lease.natsPublicKey === undefined) throw new Error(`lease ${lease.id} has no NATS user key`);
-    const values = {
-      pool: lease.pool,
-      node: lease.node,
-      subject: lease.principal.subject,
-      issuer: lease.principal.issuer,
-      ...(lease.instance !== undefined ? { instance: lease.instance } : {}),
-    };
     const c = this.authority.issue({
       userPublicKey: lease.natsPublicKey,
-      name: `${lease.principal.issuer}:${lease.principal.subject}`,
       expiresAtMs: lease.expiresAt,
-      pub: expandPermissions(this.config.permissions.publish, values),
-      sub: expandPermissions(this.config.permissions.subscribe, values),
-      tags: [`pool:${lease.pool}`, `node:${lease.node}`],
+      ...leaseUserClaims(lease, this.config.permissions),
     });
     return { jwt: c.jwt, expiresAt: c.expiresAtMs, ...(seed ? { seed, creds: formatCreds(c.jwt, seed) } : {}) };
   }
@@ -75,6 +65,26 @@ export class LeaseCredentials implements CredentialsPort {
   rotate(actor: Actor): Promise<SigningKeysJson> {
     return this.authority.rotate({ onSaved: (r) => this.record(actor, 'keys.rotated', rotationDetail(r)) });
   }
+}
+
+/** What a lease's user JWT says, whoever its user key is (a lease's own, or one the auth callout got). */
+export function leaseUserClaims(
+  lease: Lease,
+  permissions: NatsConfig['permissions'],
+): { name: string; pub: string[]; sub: string[]; tags: string[] } {
+  const values = {
+    pool: lease.pool,
+    node: lease.node,
+    subject: lease.principal.subject,
+    issuer: lease.principal.issuer,
+    ...(lease.instance !== undefined ? { instance: lease.instance } : {}),
+  };
+  return {
+    name: `${lease.principal.issuer}:${lease.principal.subject}`,
+    pub: expandPermissions(permissions.publish, values),
+    sub: expandPermissions(permissions.subscribe, values),
+    tags: [`pool:${lease.pool}`, `node:${lease.node}`],
+  };
 }
 
 /** User keys whose JWTs must stop working now: every end but expiry, where the JWT expires by itself. */

@@ -11,6 +11,8 @@ import type { ReadinessCheck } from '../http/ports.js';
 import type { Actor, Lease } from '../registry/types.js';
 import type { Store } from '../store/port.js';
 import { NatsAuthority } from './authority.js';
+import { startCallout, type Callout } from './callout.js';
+import type { CalloutIdentity } from './callout-decision.js';
 import { InvalidNatsKeys, loadNatsKeys } from './keys.js';
 import { keysToRevoke, LeaseCredentials, rotationDetail } from './lease-credentials.js';
 import { NatsMetrics } from './metrics.js';
@@ -40,6 +42,12 @@ export interface NatsServiceDeps {
   log: Logger;
   /** Where the NATS metrics are registered, if anywhere. */
   metrics?: PromRegistry;
+  /** What the auth callout needs of the rest (`nats.authCallout`). */
+  callout?: {
+    authenticate: (token: string) => Promise<CalloutIdentity>;
+    getLease: (id: string) => Promise<Lease | undefined>;
+    pools: string[];
+  };
 }
 
 export interface NatsService {
@@ -48,6 +56,8 @@ export interface NatsService {
   /** The registry's onEnded: revokes the users of leases that ended early. */
   revoke(ended: Lease[]): Promise<void>;
   ready: ReadinessCheck;
+  /** With `nats.authCallout`: the callout is subscribed. */
+  calloutReady?: ReadinessCheck;
   close(): Promise<void>;
 }
 
@@ -59,6 +69,11 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
   } catch (e) {
     if (e instanceof InvalidNatsKeys) throw new ConfigError(`nats.dir: ${e.message}`);
     throw e;
+  }
+  if (config.authCallout && !keys.authCallout) {
+    throw new ConfigError(
+      `nats.authCallout: ${config.dir} holds no callout keys; make a dir with \`snowgate init --auth-callout\``,
+    );
   }
   let sealer;
   try {
@@ -148,10 +163,32 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
         throw new Error('the NATS servers are unreachable or do not hold the current account yet');
     },
   };
+  let callout: Callout | undefined;
+  if (config.authCallout && keys.authCallout && deps.callout) {
+    callout = await startCallout({
+      keys: keys.authCallout,
+      config: { ...config, authCallout: config.authCallout },
+      pools: deps.callout.pools,
+      authenticate: deps.callout.authenticate,
+      getLease: deps.callout.getLease,
+      authority,
+      admit: () => gate.admit(),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      onError: (err) => log.warn({ err }, 'auth callout'),
+    });
+  }
   const close = async () => {
     clearInterval(catchUpTimer);
     clearInterval(recountTimer);
+    await callout?.close();
     await authority.close();
   };
-  return { authority, credentials: new LeaseCredentials(authority, config, deps.record, gate), revoke, ready, close };
+  return {
+    authority,
+    credentials: new LeaseCredentials(authority, config, deps.record, gate),
+    revoke,
+    ready,
+    ...(callout ? { calloutReady: callout.ready } : {}),
+    close,
+  };
 }

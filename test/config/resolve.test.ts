@@ -70,6 +70,24 @@ describe('config: defaults', () => {
     assert.throws(() => resolve({ ...base(), nats: nats('1s') }), /nats\.credentialTtl: must be at least/);
   });
 
+  it('takes nats.authCallout with a readerTtl of at most lease.ttl, and a readerTtl only with it', () => {
+    const nats = (o: Record<string, unknown>) => ({ dir: './nats', servers: ['nats://127.0.0.1:4222'], ...o });
+    assert.deepEqual(resolve({ ...base(), nats: nats({ authCallout: true }) }).nats?.authCallout, {
+      readerTtlMs: 600_000,
+    });
+    assert.equal(
+      resolve({ ...base(), nats: nats({ authCallout: true, readerTtl: '2m' }) }).nats?.authCallout?.readerTtlMs,
+      120_000,
+    );
+    assert.equal(resolve({ ...base(), nats: nats({ authCallout: false }) }).nats?.authCallout, undefined);
+    assert.throws(() => resolve({ ...base(), nats: nats({ readerTtl: '2m' }) }), /nats\.readerTtl: only with/);
+    assert.throws(
+      () => resolve({ ...base(), nats: nats({ authCallout: true, readerTtl: '11m' }) }),
+      /nats\.readerTtl: must be at most lease\.ttl/,
+    );
+    assert.throws(() => resolve({ ...base(), nats: nats({ authCallout: 'yes' }) }), /nats\/authCallout|authCallout/);
+  });
+
   it('passes a postgres store through', () => {
     const c = resolve({ ...base(), store: { kind: 'postgres', url: 'postgres://db/snowgate' } });
     assert.deepEqual(c.store, { kind: 'postgres', url: 'postgres://db/snowgate' });
