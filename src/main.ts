@@ -75,6 +75,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
             };
           },
           getLease: (id) => registry.getLease(id),
+          record: (id, principal, key, expiresAt) => registry.recordCalloutUser(id, principal, key, expiresAt),
           pools: config.pools.map((p) => p.name),
         },
       });

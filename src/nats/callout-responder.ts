@@ -11,13 +11,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationRequest } from '@nats-io/jwt';
-import { fromCurveSeed, type KeyPair } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { CalloutKeys } from './callout-keys.js';
 import { CalloutRefusal, type RefusalReason } from './callout-decision.js';
 import { readClaims, signJwt } from './jwt-encode.js';
 import { createSigner, type NativeSigner } from './signer.js';
 import { formatCreds } from './user-jwt.js';
+import { XkeyBox } from './xkey.js';
 
 export const AUTH_SUBJECT = '$SYS.REQ.USER.AUTH';
 
@@ -43,7 +43,7 @@ const td = new TextDecoder();
 
 export class CalloutResponder {
   readonly #o: CalloutResponderOptions;
-  readonly #xkey: KeyPair;
+  readonly #xkey: XkeyBox;
   readonly #signer: NativeSigner;
   #nc: NatsConnection | undefined;
   #closed = false;
@@ -54,7 +54,7 @@ export class CalloutResponder {
 
   constructor(options: CalloutResponderOptions) {
     this.#o = options;
-    this.#xkey = fromCurveSeed(te.encode(options.keys.xkey.seed));
+    this.#xkey = new XkeyBox(options.keys.xkey.seed);
     this.#signer = createSigner(options.keys.account.seed);
   }
 

@@ -6,9 +6,9 @@
  */
 import { Counter, type Registry as PromRegistry } from 'prom-client';
 import type { NatsConfig } from '../config/types.js';
-import { Forbidden, InvalidToken, RevocationsFull, SnowgateError } from '../errors.js';
+import { Forbidden, InvalidToken, LeaseGone, NotFound, RevocationsFull, SnowgateError } from '../errors.js';
 import type { ReadinessCheck } from '../http/ports.js';
-import type { Lease } from '../registry/types.js';
+import type { Lease, Principal } from '../registry/types.js';
 import type { NatsAuthority } from './authority.js';
 import type { CalloutKeys } from './callout-keys.js';
 import { CalloutRefusal, decideCallout, parseConnectToken, type CalloutIdentity } from './callout-decision.js';
@@ -26,8 +26,11 @@ export interface CalloutDeps {
   authority: NatsAuthority;
   /** The revocation budget: a publisher's user may need a revocation when its lease ends. */
   admit?: () => GrantSlot;
-  /** Saves a publisher's user key against its lease before the answer goes out (live revocation). */
-  record?: (leaseId: string, userPublicKey: string, expiresAtMs: number) => Promise<void>;
+  /**
+   * Saves a publisher's user key against its lease before the answer goes out, checking in the
+   * same unit that the lease is still active (Registry.recordCalloutUser): ending it revokes the key.
+   */
+  record?: (leaseId: string, principal: Principal, userPublicKey: string, expiresAtMs: number) => Promise<void>;
   metrics?: PromRegistry;
   onError?: (err: Error) => void;
   clock?: () => number;
@@ -44,6 +47,8 @@ function refusalOf(e: unknown): CalloutRefusal {
   if (e instanceof InvalidToken) {
     return new CalloutRefusal(e.reason === 'expired' ? 'expired' : 'invalid_token', e.message);
   }
+  if (e instanceof LeaseGone) return new CalloutRefusal('lease_ended', 'the lease has ended');
+  if (e instanceof NotFound) return new CalloutRefusal('lease_not_found', 'no such lease');
   if (e instanceof Forbidden) return new CalloutRefusal('forbidden', e.message);
   if (e instanceof RevocationsFull) return new CalloutRefusal('revocations_full', 'too many revocations pending');
   if (e instanceof SnowgateError && e.status === 503) return new CalloutRefusal('unavailable', 'try again shortly');
@@ -70,11 +75,7 @@ export function calloutAuthorizer(deps: CalloutDeps): Authorize {
       const slot = grant.kind === 'publisher' ? deps.admit?.() : undefined;
       try {
         if (grant.leaseId !== undefined && deps.record) {
-          await deps.record(grant.leaseId, userNkey, grant.expiresAtMs);
-          // The lease may have ended while the key was saved, its revocation already done without this
-          // key: read it again now the key is saved (an end after this point revokes the key too).
-          const again = await deps.getLease(grant.leaseId);
-          if (!again || again.endedAt !== undefined) throw new CalloutRefusal('lease_ended', 'the lease has ended');
+          await deps.record(grant.leaseId, identity.principal, userNkey, grant.expiresAtMs);
         }
         const { jwt } = deps.authority.issue({
           userPublicKey: userNkey,

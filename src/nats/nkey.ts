@@ -142,6 +142,27 @@ export function isPublicKey(key: string, role?: NkeyRole): boolean {
   }
 }
 
+/** Curve (X25519) keys, "X…" and "SX…": the xkeys nats-server seals auth callout requests with. */
+const CURVE_BYTE = 23 << 3;
+
+/** The raw 32-byte X25519 secret of a curve seed ("SX…"). */
+export function decodeCurveSeed(seed: string): Uint8Array {
+  const p = checked(seed, 36);
+  const b0 = p[0] ?? 0;
+  const b1 = p[1] ?? 0;
+  if ((b0 & 0xf8) !== SEED_BYTE || (((b0 & 7) << 5) | ((b1 & 0xf8) >> 3)) !== CURVE_BYTE) {
+    throw new InvalidNkey('not a curve seed');
+  }
+  return p.slice(2);
+}
+
+/** The raw 32-byte X25519 public key of an xkey ("X…"). */
+export function decodeCurvePublicKey(key: string): Uint8Array {
+  const p = checked(key, 35);
+  if (p[0] !== CURVE_BYTE) throw new InvalidNkey('not a curve public key');
+  return p.slice(1);
+}
+
 /** The Node key for a raw Ed25519 seed. */
 export function privateKeyFromRaw(raw: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });

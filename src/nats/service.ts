@@ -8,7 +8,7 @@ import type { Registry as PromRegistry } from 'prom-client';
 import { ConfigError } from '../config/load.js';
 import type { Config, NatsConfig } from '../config/types.js';
 import type { ReadinessCheck } from '../http/ports.js';
-import type { Actor, Lease } from '../registry/types.js';
+import type { Actor, Lease, Principal } from '../registry/types.js';
 import type { Store } from '../store/port.js';
 import { NatsAuthority } from './authority.js';
 import { startCallout, type Callout } from './callout.js';
@@ -46,6 +46,7 @@ export interface NatsServiceDeps {
   callout?: {
     authenticate: (token: string) => Promise<CalloutIdentity>;
     getLease: (id: string) => Promise<Lease | undefined>;
+    record: (leaseId: string, principal: Principal, userPublicKey: string, expiresAtMs: number) => Promise<void>;
     pools: string[];
   };
 }
@@ -119,7 +120,15 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
     fullRetryMs: Math.min(config.credentialTtlMs, lease.ttlMs) + lease.maxClockSkewMs + 2000,
   });
   const metrics = deps.metrics ? new NatsMetrics(deps.metrics, authority, gate) : undefined;
-  const recount = async () => gate.setActive(await deps.countActive());
+  // Every callout user of an active lease may need a revocation too.
+  const liveCallouts = async () => (config.authCallout ? store.liveCalloutUsers(await store.now()) : 0);
+  const recount = async () => gate.setActive((await deps.countActive()) + (await liveCallouts()));
+  /** The user keys the auth callout issued under these early-ended leases, whose JWTs may still be valid. */
+  const calloutKeys = async (ended: Lease[]): Promise<string[]> => {
+    if (!config.authCallout) return [];
+    const early = ended.filter((l) => l.endReason !== 'expired').map((l) => l.id);
+    return early.length === 0 ? [] : store.calloutUsersOf(early, await store.now());
+  };
   const recountLogged = () => {
     recount().catch((err: unknown) => log.warn({ err }, 'could not count active leases for the NATS budget'));
   };
@@ -134,7 +143,8 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
   // come back to take room in the budget).
   const catchUp = async () => {
     const since = (await store.now()) - authority.revocations.horizonMs() - 1000;
-    await authority.revoke(keysToRevoke(await store.endedEarlySince(since)), { onlyMissing: true });
+    const ended = await store.endedEarlySince(since);
+    await authority.revoke([...keysToRevoke(ended), ...(await calloutKeys(ended))], { onlyMissing: true });
   };
   const catchUpLogged = () => {
     catchUp().catch((err: unknown) => log.error({ err }, 'NATS revocations not yet pushed; retrying'));
@@ -150,11 +160,27 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
     // An admin waits to hear whether the servers confirmed; a release or supersession does not.
     const waitMs = ended.some((l) => l.endReason === 'revoked') ? REVOKE_CONFIRM_MS : 0;
     const keys = keysToRevoke(ended);
-    if (keys.length === 0) return;
-    const status = await authority
-      .revoke(keys, { waitMs })
-      .catch((err: unknown) => log.error({ err }, 'NATS revocation not yet saved; retrying'));
-    metrics?.revocations.inc({ status: status ?? 'pending' }, keys.length);
+    const own =
+      keys.length === 0
+        ? undefined
+        : authority
+            .revoke(keys, { waitMs })
+            .catch((err: unknown) => log.error({ err }, 'NATS revocation not yet saved; retrying'));
+    // After the lease's own key is queued: the callout's users of the lease need a store read first.
+    const callout = calloutKeys(ended).then(async (more) => {
+      if (more.length === 0) return undefined;
+      gate.ended(more.length);
+      return authority.revoke(more, { waitMs });
+    });
+    const [status] = await Promise.all([
+      own,
+      callout.catch((err: unknown) => {
+        // The catch-up finds them again from the store within REVOCATION_CATCH_UP_MS.
+        log.error({ err }, 'NATS revocation of callout users not yet saved; retrying');
+        return 'pending' as const;
+      }),
+    ]);
+    if (keys.length > 0) metrics?.revocations.inc({ status: status ?? 'pending' }, keys.length);
   };
   const ready: ReadinessCheck = {
     name: 'nats',
@@ -171,6 +197,7 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
       pools: deps.callout.pools,
       authenticate: deps.callout.authenticate,
       getLease: deps.callout.getLease,
+      record: deps.callout.record,
       authority,
       admit: () => gate.admit(),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),

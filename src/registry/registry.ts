@@ -208,6 +208,21 @@ export class Registry {
     return r;
   }
 
+  /**
+   * Records a user key the NATS auth callout is about to sign a JWT for under this lease, in one
+   * unit with the check that the lease is the principal's and active (the lease row is locked):
+   * an end committed after this finds the key and revokes it too; one committed before refuses it.
+   */
+  async recordCalloutUser(id: string, principal: Principal, publicKey: string, expiresAt: number): Promise<void> {
+    await this.deps.store.transaction(async (tx) => {
+      const lease = await this.owned(tx, id, principal);
+      if (lease.endedAt !== undefined || lease.expiresAt <= tx.now()) {
+        throw new LeaseGone(`lease ${id} has ended`, lease.endReason ?? 'expired');
+      }
+      await tx.addCalloutUser(id, publicKey, expiresAt);
+    });
+  }
+
   /** Ends the caller's own lease now. Idempotent: an ended lease stays ended. */
   async release(id: string, principal: Principal): Promise<void> {
     const ended = await this.deps.store.transaction(async (tx) => {

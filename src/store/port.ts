@@ -54,6 +54,9 @@ export interface LeaseFilter {
 
 export type NewAuditEntry = Omit<AuditEntry, 'id'>;
 
+/** Expired callout user records a unit that adds one also drops: cleanup paid for by the writes. */
+export const CALLOUT_PRUNE_BATCH = 16;
+
 /**
  * What a unit may read and write. Every read is an indexed lookup: none reads a whole pool, so a
  * grant costs the same in a pool of 1,024 nodes or of 4 M, with few leases or millions.
@@ -100,6 +103,12 @@ export interface StoreTx {
   putPin(m: Mapping): Promise<void>;
   deletePin(pool: string, node: number): Promise<boolean>;
   audit(e: NewAuditEntry): Promise<void>;
+  /**
+   * Records a user key the NATS auth callout issued a JWT for under this lease, valid until
+   * `expiresAt`: ending the lease revokes it (`calloutUsersOf`). Drops records whose JWTs have
+   * expired, a few at a time.
+   */
+  addCalloutUser(leaseId: string, publicKey: string, expiresAt: number): Promise<void>;
 }
 
 export interface Store {
@@ -115,6 +124,10 @@ export interface Store {
   counts(pool: string, now: number): Promise<{ leased: number; pinned: number; pinnedAndLeased: number }>;
   /** Leases ended at or after `sinceMs` by release, supersession or revocation (not expiry). */
   endedEarlySince(sinceMs: number): Promise<Lease[]>;
+  /** The user keys the auth callout issued under these leases whose JWTs are valid after `liveAfter`. */
+  calloutUsersOf(leaseIds: readonly string[], liveAfter: number): Promise<string[]>;
+  /** How many callout users of unended leases hold a JWT valid after `now` (the revocation budget's share). */
+  liveCalloutUsers(now: number): Promise<number>;
   /** Leases whose expiry passed without an end recorded. */
   expiredUnended(now: number, limit: number): Promise<Lease[]>;
   natsState: NatsStateStore;

@@ -11,7 +11,7 @@
  */
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
-import type { NewAuditEntry, PoolRef, StoreTx } from './port.js';
+import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx } from './port.js';
 import {
   leaseFromRow,
   leaseToRow,
@@ -215,6 +215,18 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
       const gone = ((await c.query('DELETE FROM mappings WHERE pool = $1 AND node = $2', [pool, n])).rowCount ?? 0) > 0;
       if (gone) await c.query('UPDATE nodes SET pinned = false WHERE pool = $1 AND node = $2', [pool, n]);
       return gone;
+    },
+    addCalloutUser: async (leaseId, publicKey, expiresAt) => {
+      await c.query(
+        `INSERT INTO callout_users (public_key, lease_id, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (public_key) DO UPDATE SET expires_at = GREATEST(callout_users.expires_at, EXCLUDED.expires_at)`,
+        [publicKey, leaseId, expiresAt],
+      );
+      await c.query(
+        `DELETE FROM callout_users WHERE public_key IN
+           (SELECT public_key FROM callout_users WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [now, CALLOUT_PRUNE_BATCH],
+      );
     },
     audit: async (e: NewAuditEntry) => {
       audits.push(e);

@@ -264,6 +264,24 @@ export class PostgresStore implements Store {
     return { leased: Number(r!.leased), pinned: Number(r!.pinned), pinnedAndLeased: Number(r!.pinned_leased) };
   }
 
+  async calloutUsersOf(leaseIds: readonly string[], liveAfter: number): Promise<string[]> {
+    if (leaseIds.length === 0) return [];
+    const rows = await this.read<{ public_key: string }>(
+      'SELECT public_key FROM callout_users WHERE lease_id = ANY($1) AND expires_at > $2',
+      [leaseIds, liveAfter],
+    );
+    return rows.map((r) => r.public_key);
+  }
+
+  async liveCalloutUsers(now: number): Promise<number> {
+    const [r] = await this.read<{ n: string }>(
+      `SELECT COUNT(*) AS n FROM callout_users c JOIN leases l ON l.id = c.lease_id
+       WHERE c.expires_at > $1 AND l.ended_at IS NULL`,
+      [now],
+    );
+    return Number(r!.n);
+  }
+
   async endedEarlySince(sinceMs: number): Promise<Lease[]> {
     const sql = "SELECT * FROM leases WHERE ended_at >= $1 AND end_reason <> 'expired' ORDER BY ended_at";
     return (await this.read<LeaseRow>(sql, [sinceMs])).map(leaseFromRow);

@@ -138,6 +138,20 @@ export function prepareStatements(db: Database.Database) {
       db,
       "SELECT * FROM leases WHERE ended_at >= ? AND end_reason <> 'expired' ORDER BY ended_at",
     ),
+    addCalloutUser: prep<[string, string, number], unknown>(
+      db,
+      `INSERT INTO callout_users (public_key, lease_id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (public_key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    pruneCalloutUsers: prep<[number, number], unknown>(
+      db,
+      'DELETE FROM callout_users WHERE public_key IN (SELECT public_key FROM callout_users WHERE expires_at <= ? LIMIT ?)',
+    ),
+    liveCalloutUsers: prep<[number], { n: number }>(
+      db,
+      `SELECT COUNT(*) AS n FROM callout_users c JOIN leases l ON l.id = c.lease_id
+       WHERE c.expires_at > ? AND l.ended_at IS NULL`,
+    ),
     natsKeyUsed: prep<[string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM leases WHERE nats_public_key = ?'),
     natsLoad: prep<[], { version: number; data: string }>(db, 'SELECT version, data FROM nats_state WHERE id = 1'),
     natsInsert: prep<[number, string]>(db, 'INSERT OR IGNORE INTO nats_state (id, version, data) VALUES (1, ?, ?)'),

@@ -16,7 +16,14 @@ import { describeFault, isSqliteFault, StoreUnavailable } from './faults.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
-import type { LeaseFilter, NewAuditEntry, PoolRef, Store, StoreTx } from './port.js';
+import {
+  CALLOUT_PRUNE_BATCH,
+  type LeaseFilter,
+  type NewAuditEntry,
+  type PoolRef,
+  type Store,
+  type StoreTx,
+} from './port.js';
 import {
   auditFromRow,
   leaseFromRow,
@@ -234,6 +241,11 @@ export class SqliteStore implements Store {
         if (gone) q.pinNode.run(pool, n, 0);
         return Promise.resolve(gone);
       },
+      addCalloutUser: async (leaseId, publicKey, expiresAt) => {
+        q.addCalloutUser.run(publicKey, leaseId, expiresAt);
+        q.pruneCalloutUsers.run(now, CALLOUT_PRUNE_BATCH);
+        return Promise.resolve();
+      },
       audit: async (e: NewAuditEntry) => {
         q.audit.run(
           e.at,
@@ -333,6 +345,28 @@ export class SqliteStore implements Store {
       pinned: this.q.countPinned.get(pool)!.n,
       pinnedAndLeased: this.q.countPinnedLeased.get(pool, now)!.n,
     }));
+  }
+
+  calloutUsersOf(leaseIds: readonly string[], liveAfter: number): Promise<string[]> {
+    if (leaseIds.length === 0) return Promise.resolve([]);
+    return this.locked(() => {
+      const out: string[] = [];
+      // Chunks well under SQLite's 32,766 bound parameters.
+      for (let i = 0; i < leaseIds.length; i += 500) {
+        const ids = leaseIds.slice(i, i + 500);
+        const rows = this.db
+          .prepare<(string | number)[], { public_key: string }>(
+            `SELECT public_key FROM callout_users WHERE lease_id IN (${ids.map(() => '?').join(',')}) AND expires_at > ?`,
+          )
+          .all(...ids, liveAfter);
+        for (const r of rows) out.push(r.public_key);
+      }
+      return out;
+    });
+  }
+
+  liveCalloutUsers(now: number): Promise<number> {
+    return this.locked(() => this.q.liveCalloutUsers.get(now)!.n);
   }
 
   endedEarlySince(sinceMs: number): Promise<Lease[]> {

@@ -2,7 +2,8 @@
 // issuer (so expired and unbound ones can be minted), NATS keys from `init --auth-callout`.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { nativeJwtAuthenticator, parseCreds } from '../../src/client/native-auth.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/main.js';
 import { initNats } from '../../src/nats/init.js';
@@ -73,6 +74,10 @@ export async function startCalloutRegistry(
     const server = await startServer(config);
     cleanup.push(() => server.close());
     const sentinelCreds = readFileSync(path.join(natsDir, SENTINEL_CREDS_FILE), 'utf8');
+    const sentinel = parseCreds(sentinelCreds);
+    // Node's Ed25519 for the nonce: nats.js' pure-JS signing on this same event loop would delay
+    // the registry's answers to a burst of connects past the servers' 2 s callout wait.
+    const authenticator = nativeJwtAuthenticator(sentinel.jwt, sentinel.seed);
     return {
       url: server.url,
       natsUrl: nats.url,
@@ -94,7 +99,7 @@ export async function startCalloutRegistry(
       connect: (token, c = {}) =>
         connect({
           servers: nats.url,
-          authenticator: credsAuthenticator(new TextEncoder().encode(sentinelCreds)),
+          authenticator,
           token,
           reconnect: false,
           timeout: c.timeoutMs ?? 5000,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { waitFor } from '../nats/harness.js';
+import { droppedWithin, waitFor } from '../nats/harness.js';
 import { startCalloutRegistry, type CalloutRegistry } from './callout-harness.js';
 
 /** Subjects `nc` receives on `subject` from now on. */
@@ -88,5 +88,42 @@ describe('auth callout on nats-server 2.10', () => {
       assert.match(metrics, new RegExp(`snowgate_nats_callout_total\\{outcome="${reason}"\\} [1-9]`), reason);
     }
     for (const token of Object.values(cases)) assert.ok(!metrics.includes(token.slice(0, 40)), 'no token in metrics');
+  });
+
+  it('drops the connections of a lease within 2 s of its revocation, and refuses it from then on', async () => {
+    const token = await reg.token('svc-rev');
+    const { id } = await reg.acquire(token);
+    const connect = JSON.stringify({ token, lease: id });
+    const [a, b] = [keep(await reg.connect(connect)), keep(await reg.connect(connect))];
+    const reader = keep(await reg.connect(token));
+    await Promise.all([a.flush(), b.flush()]);
+    const t0 = Date.now();
+    const r = await fetch(`${reg.url}/v1/admin/leases/${id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer callout-admin-token', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(r.status, 200);
+    const left = () => Math.max(0, 2000 - (Date.now() - t0));
+    assert.equal(await droppedWithin(a, left()), 'closed', 'first connection');
+    assert.equal(await droppedWithin(b, left()), 'closed', 'second connection');
+    assert.equal(reader.isClosed(), false, "the principal's reader has no lease to lose");
+    await assert.rejects(reg.connect(connect), /Authorization Violation/i);
+  });
+
+  it('lets 200 concurrent token connects in', async () => {
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => reg.token(`svc-many-${i}`)));
+    const t0 = Date.now();
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => reg.connect(tokens[i % tokens.length]!, { timeoutMs: 20_000 })),
+    );
+    const took = Date.now() - t0;
+    const failed = results.filter((r) => r.status === 'rejected');
+    for (const r of results) if (r.status === 'fulfilled') keep(r.value);
+    assert.deepEqual(
+      failed.map((f) => String(f.reason)),
+      [],
+      `${failed.length} of 200 failed (${took} ms)`,
+    );
   });
 });

@@ -86,6 +86,34 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('records callout users per lease, only while the lease is active, and counts the live ones', async () => {
+      const { store, reopen } = await fresh();
+      const r = new Registry({ store, pools, lease });
+      const p = { issuer: 'corp', subject: 'c' };
+      const g = await r.acquire({ principal: p, policy: { dynamic: true }, pool: 'default' });
+      const h = await r.acquire({ principal: p, policy: { dynamic: true }, pool: 'default' });
+      const now = await store.now();
+      await r.recordCalloutUser(g.lease.id, p, 'UA', now + 10_000);
+      await r.recordCalloutUser(g.lease.id, p, 'UB', now + 20_000);
+      await r.recordCalloutUser(g.lease.id, p, 'UB', now + 5_000); // never shortens
+      await r.recordCalloutUser(h.lease.id, p, 'UC', now + 10_000);
+      await assert.rejects(
+        r.recordCalloutUser(g.lease.id, { issuer: 'corp', subject: 'x' }, 'UX', now + 1000),
+        /another/,
+      );
+      await assert.rejects(r.recordCalloutUser('nope', p, 'UX', now + 1000), /no lease/);
+      assert.deepEqual((await store.calloutUsersOf([g.lease.id], now)).sort(), ['UA', 'UB']);
+      assert.deepEqual(await store.calloutUsersOf([g.lease.id], now + 15_000), ['UB']);
+      assert.deepEqual((await store.calloutUsersOf([g.lease.id, h.lease.id], now)).sort(), ['UA', 'UB', 'UC']);
+      assert.deepEqual(await store.calloutUsersOf([], now), []);
+      assert.equal(await store.liveCalloutUsers(now), 3);
+      await r.release(h.lease.id, p);
+      assert.equal(await store.liveCalloutUsers(now), 2, 'an ended lease needs its users revoked, not counted');
+      await assert.rejects(r.recordCalloutUser(h.lease.id, p, 'UD', now + 1000), /ended/);
+      const again = backend.replicas ? await reopen() : store;
+      assert.deepEqual((await again.calloutUsersOf([g.lease.id], now)).sort(), ['UA', 'UB']);
+    });
+
     it('answers lineage from the store', async () => {
       const { store } = await fresh();
       const r = new Registry({ store, pools, lease });

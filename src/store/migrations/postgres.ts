@@ -92,4 +92,17 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
       );
     `,
   },
+  {
+    // The NATS auth callout (issue 10); see the SQLite migration 3.
+    version: 3,
+    sql: `
+      CREATE TABLE callout_users (
+        public_key TEXT PRIMARY KEY,
+        lease_id   TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX callout_users_lease ON callout_users (lease_id, expires_at);
+      CREATE INDEX callout_users_expiry ON callout_users (expires_at);
+    `,
+  },
 ];

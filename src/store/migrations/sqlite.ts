@@ -95,4 +95,18 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       ) STRICT;
     `,
   },
+  {
+    // The NATS auth callout (issue 10): user keys it issued JWTs for under a lease, so ending the
+    // lease revokes them. One row per key; a row goes once its JWT has expired.
+    version: 3,
+    sql: `
+      CREATE TABLE callout_users (
+        public_key TEXT PRIMARY KEY,
+        lease_id   TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX callout_users_lease ON callout_users (lease_id, expires_at);
+      CREATE INDEX callout_users_expiry ON callout_users (expires_at);
+    `,
+  },
 ];
