@@ -9,6 +9,11 @@ export interface NatsCredentials {
   expiresAt: string;
   /** The NATS servers the registry names. */
   servers: string[];
+  /**
+   * With the auth callout: the connect token sent beside `jwt`/`seed` (then the sentinel's), JSON
+   * `{"token","lease"}`. The server hands it to the registry, which answers with the lease's user.
+   */
+  token?: string;
 }
 
 /** The standard `.creds` text (as `nsc` and @nats-io/jwt's fmtCreds write it). */

@@ -203,10 +203,14 @@ export class NatsHandle {
       ...this.o.connectOptions,
       servers,
       // Read at every CONNECT, so a reconnect of this connection uses the newest credentials.
-      authenticator: jwtAuthenticator(
-        () => this.creds.jwt,
-        () => te.encode(this.creds.seed),
-      ),
+      authenticator: (nonce?: string) => {
+        const auth = jwtAuthenticator(
+          () => this.creds.jwt,
+          () => te.encode(this.creds.seed),
+        )(nonce);
+        // The auth callout's connect token (creds.ts), beside the sentinel's JWT.
+        return this.creds.token !== undefined ? { ...auth, auth_token: this.creds.token } : auth;
+      },
     });
   }
 

@@ -23,10 +23,23 @@ import { NatsHandle, type NatsHandleOptions } from './nats-handle.js';
 import { Backoff, systemRuntime, type Runtime } from './runtime.js';
 import { MessageSigner, SIG_HEADER } from './signature.js';
 import { ID_HEADER } from './subscription.js';
-import type { TokenProvider } from './token.js';
+import { parseCreds } from './native-auth.js';
+import { resolveToken, type TokenProvider } from './token.js';
 import type { LayoutJson, LeaseJson, LeaseResponse } from './wire.js';
 
-export type NatsOptions = NatsHandleOptions;
+export interface NatsOptions extends NatsHandleOptions {
+  /**
+   * How the connection authenticates. `jwt`: the lease's own user JWT and seed. `callout`: through
+   * the registry's NATS auth callout (nats-server 2.10+, CONTRACT §8): the `sentinel` creds plus the
+   * connect token `{"token","lease"}`; the server asks the registry, which answers with a user for
+   * this lease, revoked when it ends. Each renewal moves to a new connection, made before the old
+   * one is drained, as with `jwt`.
+   * @default 'jwt'
+   */
+  auth?: 'jwt' | 'callout';
+  /** With `auth: 'callout'`: the sentinel's `.creds` text (`snowgate init --auth-callout` writes it). */
+  sentinel?: string;
+}
 
 export interface NodeLeaseOptions {
   /** The registry's base URL. */
@@ -130,6 +143,25 @@ function credentialsOf(h: Held): NatsCredentials | undefined {
   return n && h.seed ? { jwt: n.jwt, seed: h.seed, expiresAt: n.expiresAt, servers: n.servers } : undefined;
 }
 
+/** What the handle connects with under `auth: 'callout'`: the sentinel, and a fresh token naming the lease. */
+async function calloutCredentials(
+  h: Held,
+  nats: NatsOptions,
+  token: TokenProvider,
+  own: NatsCredentials | undefined,
+): Promise<NatsCredentials> {
+  if (!nats.sentinel) throw new NatsNotConfiguredError("nats.auth 'callout' needs nats.sentinel (the sentinel creds)");
+  const sentinel = parseCreds(nats.sentinel);
+  const servers = nats.servers ?? own?.servers;
+  if (!servers) throw new NatsNotConfiguredError("nats.auth 'callout' needs nats.servers: the registry named none");
+  return {
+    ...sentinel,
+    token: JSON.stringify({ token: await resolveToken(token), lease: h.body.lease.id }),
+    expiresAt: own?.expiresAt ?? h.body.lease.expiresAt,
+    servers,
+  };
+}
+
 export class NodeLease extends EventTarget {
   private keeper!: LeaseKeeper;
   private generator!: SnowflakeGenerator;
@@ -140,8 +172,8 @@ export class NodeLease extends EventTarget {
   private endWith!: (e: Error | undefined) => void;
   private unexpose: (() => void) | undefined;
   private publishes = 0;
-  /** The JWT of the newest grant: a rotation to older credentials is given up. */
-  private newestJwt: string | undefined;
+  /** The newest grant's connection credentials: a rotation to older ones is given up. */
+  private newest: NatsCredentials | undefined;
   private readonly counts = { fenceEvents: 0, renewals: 0, renewFailures: 0, leasesLost: 0, retired: [0, 0, 0] };
   private readonly renewLatency = new LatencyHistogram();
   private readonly publishLatency = new LatencyHistogram();
@@ -332,9 +364,11 @@ export class NodeLease extends EventTarget {
       });
     }
     if (this.o.nats && creds) {
-      this.newestJwt = creds.jwt;
-      if (first) this.handle = await NatsHandle.open(this.o.nats, creds);
-      else this.rotateSoon(creds);
+      const dial =
+        this.o.nats.auth === 'callout' ? await calloutCredentials(h, this.o.nats, this.o.token, creds) : creds;
+      this.newest = dial;
+      if (first) this.handle = await NatsHandle.open(this.o.nats, dial);
+      else this.rotateSoon(dial);
     }
     if (!first) this.emit(kind, { lease: h.body.lease });
   }
@@ -368,7 +402,7 @@ export class NodeLease extends EventTarget {
     const backoff = new Backoff(this.o.backoff.initialMs, this.o.backoff.maxMs, this.o.runtime.random);
     const attempt = async (): Promise<void> => {
       for (;;) {
-        if (this.closing || this.newestJwt !== creds.jwt) return;
+        if (this.closing || this.newest !== creds) return;
         try {
           await handle.rotate(creds);
           this.emit('rotated', { rotations: handle.rotations });
