@@ -10,7 +10,7 @@ export interface DevConfigInput {
   issuer: string;
   port: number;
   /** The nats-server `snowgate dev` started, if any. */
-  nats?: { dir: string; url: string };
+  nats?: { dir: string; url: string; authCallout?: boolean };
 }
 
 /** config/dev.yaml with this run's data folder, issuer URL, port and NATS filled in. */
@@ -19,6 +19,8 @@ export function devConfig(i: DevConfigInput): Config {
   const raw = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   // Set here rather than through ${VAR}: environment values expand to strings, and a port is a number.
   raw.server = { ...(raw.server as object), port: i.port };
-  if (i.nats) raw.nats = { dir: i.nats.dir, servers: [i.nats.url] };
+  if (i.nats) {
+    raw.nats = { dir: i.nats.dir, servers: [i.nats.url], ...(i.nats.authCallout ? { authCallout: true } : {}) };
+  }
   return resolveConfig(raw, { ...process.env, SNOWGATE_DEV_DATA: i.dataDir, SNOWGATE_DEV_ISSUER: i.issuer });
 }

@@ -8,7 +8,8 @@ export interface WalkthroughInput {
   /** Where the commands are to run: npx finds this package's bin there (elsewhere it asks npm). */
   cwd: string;
   secrets: { service: string; admin: string };
-  nats?: { url: string; logFile: string };
+  /** `sentinelFile`: nats-server 2.10+ with the auth callout on. */
+  nats?: { url: string; logFile: string; version?: string; sentinelFile?: string };
 }
 
 // Plain sed rather than jq: it is everywhere, and the token endpoint answers compact JSON.
@@ -31,6 +32,13 @@ export function walkthrough(i: WalkthroughInput): string {
     i.nats
       ? `  nats      ${i.nats.url}   (log: ${i.nats.logFile})`
       : '  nats      not running: nats-server is not on PATH (apt-get install nats-server), so leases come without NATS credentials',
+    ...(i.nats
+      ? [
+          i.nats.sentinelFile
+            ? `  mode      nats-server ${i.nats.version ?? ''}: auth callout on; any NATS client connects with its token (step 5)`
+            : `  mode      nats-server ${i.nats.version ?? ''}: lease credentials only; the auth callout needs 2.10+ (SNOWGATE_NATS_SERVER_210)`,
+        ]
+      : []),
     '',
     `Commands to copy, in another terminal in ${i.cwd}:`,
     '',
@@ -54,6 +62,13 @@ export function walkthrough(i: WalkthroughInput): string {
     '',
     ...(i.nats
       ? [`# 4. a NATS client with demo.creds: README.md, "Connect a NATS client with the lease's credentials"`, '']
+      : []),
+    ...(i.nats?.sentinelFile
+      ? [
+          '# 5. or connect with the token alone (a reader; README.md, "Connect with your token"):',
+          `nats --server ${shellQuote(i.nats.url)} --creds ${shellQuote(i.nats.sentinelFile)} --token "$TOKEN" sub 'ids.default.>'`,
+          '',
+        ]
       : []),
   ].join('\n');
 }

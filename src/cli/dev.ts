@@ -63,7 +63,7 @@ export function registerDev(program: Command): void {
           dataDir,
           issuer: issuer.issuer,
           port: f.port,
-          ...(nats ? { nats: { dir: nats.dir, url: nats.url } } : {}),
+          ...(nats ? { nats: { dir: nats.dir, url: nats.url, authCallout: nats.callout !== undefined } } : {}),
         });
         const { startServer } = await import('../main.js');
         const server = await startServer(config);
@@ -77,7 +77,16 @@ export function registerDev(program: Command): void {
             dataDir,
             cwd: process.cwd(),
             secrets,
-            ...(nats ? { nats: { url: nats.url, logFile: nats.logFile } } : {}),
+            ...(nats
+              ? {
+                  nats: {
+                    url: nats.url,
+                    logFile: nats.logFile,
+                    version: nats.version,
+                    ...(nats.callout ? { sentinelFile: nats.callout.sentinelFile } : {}),
+                  },
+                }
+              : {}),
           }),
         );
         await untilAborted(stop);

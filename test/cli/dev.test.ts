@@ -86,6 +86,7 @@ describe('snowgate dev', () => {
     const out = p.stdout();
     const natsUrl = /^ {2}nats {6}(nats:\/\/\S+)/m.exec(out)?.[1];
     assert.ok(natsUrl, `no nats URL in:\n${out}`);
+    assert.match(out, /^ {2}mode {6}nats-server \d+\.\d+\.\d+: (auth callout on|lease credentials only)/m);
     const registry = `http://127.0.0.1:${port}`;
 
     const ready = await fetch(`${registry}/readyz`);

@@ -4,7 +4,7 @@
 // their token: 2.10 in operator mode refuses a token alone before any callout.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { droppedWithin, waitFor } from '../nats/harness.js';
 import { startCalloutRegistry, type CalloutRegistry } from './callout-harness.js';
 
@@ -48,6 +48,20 @@ describe('auth callout on nats-server 2.10', () => {
     await watcher.flush();
     assert.deepEqual(watched, [`ids.default.${node}.hello from the lease`]);
     assert.deepEqual(seen, [`ids.default.${node}.hello from the lease`]);
+  });
+
+  it('lets a stock nats.js client in with the sentinel creds file and its token', async () => {
+    const nc = keep(
+      await connect({
+        servers: reg.natsUrl,
+        authenticator: credsAuthenticator(new TextEncoder().encode(reg.sentinelCreds)),
+        token: await reg.token('svc-stock'),
+        reconnect: false,
+      }),
+    );
+    const seen = await listen(nc, 'ids.default.>');
+    assert.deepEqual(seen, []);
+    assert.equal(nc.isClosed(), false);
   });
 
   it('a token with its lease publishes on its own node only', async () => {
