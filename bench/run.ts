@@ -16,8 +16,11 @@ import { revocationBench } from './revocations.js';
 import { setUp, type Bench } from './setup.js';
 import { signingRates } from './signing.js';
 import { httpBench } from './http/run.js';
+import { calloutBench } from './callout.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `npm run bench -- callout`: only the NATS auth callout suite (bench/callout.ts). */
+const CALLOUT_ONLY = process.argv.slice(2).includes('callout');
 const ALL_POOLS = ['10:0.1', '10:0.9', '16:0.1', '16:0.9', '22:0.1', '22:0.9'];
 // BENCH_POOLS="10:0.1,16:0.9" picks pools; --quick leaves out the 22-bit pool at 90 % (3.8 M leases).
 const POOLS = process.env.BENCH_POOLS?.split(',') ?? (QUICK ? ALL_POOLS.slice(0, 5) : ALL_POOLS);
@@ -45,6 +48,10 @@ async function main(): Promise<void> {
   try {
     const root = mkdtempSync(path.join(tmpdir(), 'snowgate-bench-'));
     cleanup.defer(() => rmSync(root, { recursive: true, force: true }));
+    if (CALLOUT_ONLY) {
+      await calloutBench(root, cleanup, FAST, SLICES);
+      return;
+    }
     const b = await setUp(root, cleanup);
 
     console.log('snowgate bench: leases granted per second (acquire + release)');
