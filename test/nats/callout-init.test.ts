@@ -7,6 +7,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decode } from '@nats-io/jwt';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { resolveConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/main.js';
 import { initNats } from '../../src/nats/init.js';
 import { CALLOUT_CREDS_FILE, loadNatsKeys, SENTINEL_CREDS_FILE, type NatsKeys } from '../../src/nats/keys.js';
 import { startNatsServer, type TestNatsServer } from '../../src/testing/nats-server.js';
@@ -64,6 +66,23 @@ describe('snowgate init --auth-callout', () => {
       const k = await loadNatsKeys(plain);
       assert.equal(k.authCallout, undefined);
       assert.ok(!readFileSync(path.join(plain, 'nats-server.conf'), 'utf8').includes('AUTH'));
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
+  it('serve refuses nats.authCallout on a dir made without --auth-callout, naming the key', async () => {
+    const plain = tempDir('plain-serve');
+    try {
+      await initNats(path.join(plain, 'nats'));
+      const config = resolveConfig({
+        server: { host: '127.0.0.1', port: 0 },
+        store: { kind: 'sqlite', path: path.join(plain, 'db.sqlite') },
+        pools: [{ name: 'default', epoch: '2024-01-01T00:00:00Z' }],
+        nats: { dir: path.join(plain, 'nats'), servers: [server.url], authCallout: true },
+        log: { level: 'silent' },
+      });
+      await assert.rejects(startServer(config), /nats\.authCallout: .* holds no callout keys; .*--auth-callout/);
     } finally {
       rmSync(plain, { recursive: true, force: true });
     }
