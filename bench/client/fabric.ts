@@ -1,0 +1,181 @@
+/**
+ * The client on a real registry and nats-server (snowgate/testing starts both, on loopback, in
+ * a child process: see registry-process.ts):
+ * LineageVerifier.check over messages a NodeLease published and a subscriber received, with the
+ * lineage cached and with signatures; and NodeLease.publish (stamped) against a plain nats.js
+ * publish on the same server, subject and payload.
+ */
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { LineageVerifier, NodeLease } from '../../src/client/index.js';
+import type { Cleanup } from '../cleanup.js';
+import { measureInterleaved, type MeasureOptions, type Rate } from '../measure.js';
+import { percent, rateRow, table } from '../report.js';
+import type { RegistryProcessInfo } from './registry-process.js';
+
+const PAYLOAD = new TextEncoder().encode('x'.repeat(64));
+/** Publishes between flushes: the client's buffer stays bounded and the server keeps up. */
+const BATCH = 1000;
+
+const rate = (r: { perSecond: number }): string => Math.round(r.perSecond).toLocaleString('en-US');
+
+export interface FabricFigures {
+  checksPerSecond: number;
+  signedChecksPerSecond: number;
+  stampedOverPlain: number;
+}
+
+async function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Starts registry-process.js and resolves with what it printed; registered with `cleanup` at once. */
+async function startRegistry(cleanup: Cleanup): Promise<RegistryProcessInfo> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('registry-process.js', import.meta.url))], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((ok) => child.once('exit', ok));
+  cleanup.defer(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await within('the registry process to stop', 15_000, exited).catch(() => child.kill('SIGKILL'));
+  });
+  let out = '';
+  const line = new Promise<string>((ok, fail) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) ok(out.slice(0, out.indexOf('\n')));
+    });
+    child.once('exit', (code) => fail(new Error(`the registry process exited ${code}: ${out}`)));
+  });
+  return JSON.parse(await within('the registry process to start', 60_000, line)) as RegistryProcessInfo;
+}
+
+/** Publishes `n` stamped messages and returns them as a subscriber received them, headers parsed. */
+async function received(node: NodeLease, watcher: NatsConnection, n: number, signed: boolean): Promise<Msg[]> {
+  const subject = `ids.${node.lease.pool}.${node.lease.node}.verify${signed ? '.signed' : ''}`;
+  const msgs: Msg[] = [];
+  const sub = watcher.subscribe(subject, { max: n });
+  await watcher.flush();
+  const collected = (async () => {
+    for await (const m of sub) {
+      void m.headers; // parsed here, so the timed checks measure the verifier, not nats.js parsing headers
+      msgs.push(m);
+    }
+  })();
+  for (let i = 0; i < n; i++) {
+    await node.publish(subject, PAYLOAD, { signed });
+    if (i % BATCH === BATCH - 1) await node.nats.flush();
+  }
+  await node.nats.flush();
+  await within(`receiving ${n} messages`, 60_000, collected);
+  if (msgs.length !== n) throw new Error(`sent ${n} messages, received ${msgs.length}`);
+  return msgs;
+}
+
+/**
+ * Checks per second over `msgs` in order, on fresh verifiers (each message is new to it), best of
+ * `passes`. The first check of a pass looks the lease up; every later one finds it cached.
+ */
+async function checkRate(
+  reg: RegistryProcessInfo,
+  msgs: Msg[],
+  passes: number,
+  want: 'missing' | 'valid',
+): Promise<{ perSecond: number; lookups: number; count: number }> {
+  let best = 0;
+  let lookups = 0;
+  for (let p = 0; p < passes; p++) {
+    const v = new LineageVerifier({ registry: reg.url, token: reg.token });
+    await v.layouts();
+    const start = performance.now();
+    let bad = 0;
+    for (const m of msgs) {
+      const r = await v.check(m);
+      if (!r.ok || r.signature !== want) bad++;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    if (bad > 0) throw new Error(`${bad} of ${msgs.length} checks were not ok with signature ${want}`);
+    best = Math.max(best, msgs.length / seconds);
+    lookups = v.lookups;
+  }
+  return { perSecond: best, lookups, count: msgs.length };
+}
+
+export async function fabricBench(
+  cleanup: Cleanup,
+  o: { verifyMessages: number; signedMessages: number; passes: number; publish: MeasureOptions; slices: number },
+): Promise<FabricFigures> {
+  // Its leases last 10 minutes: no renewal (and so no NATS rotation) lands inside a measured window.
+  const reg = await startRegistry(cleanup);
+  const node = await NodeLease.acquire({ registry: reg.url, token: reg.token, instance: 'bench', nats: true });
+  cleanup.defer(() => node.close());
+  const connectPlain = () =>
+    connect({
+      servers: reg.natsUrl,
+      authenticator: credsAuthenticator(new TextEncoder().encode(node.credentials!.creds)),
+    });
+  const plain = await connectPlain();
+  cleanup.defer(() => plain.close());
+  const watcher = await connectPlain();
+  cleanup.defer(() => watcher.close());
+
+  // (b) the verifier
+  const unsigned = await received(node, watcher, o.verifyMessages, false);
+  const cached = await checkRate(reg, unsigned, o.passes, 'missing');
+  unsigned.length = 0;
+  const signedMsgs = await received(node, watcher, o.signedMessages, true);
+  const signed = await checkRate(reg, signedMsgs, o.passes, 'valid');
+  console.log(`\nLineageVerifier.check on received messages (best of ${o.passes} passes, a fresh verifier each)`);
+  console.log(
+    table([
+      ['check', 'checks/s', 'messages', 'lineage lookups'],
+      ['cached lineage, unsigned', rate(cached), String(cached.count), String(cached.lookups)],
+      ['cached lineage, Ed25519 signature verified', rate(signed), String(signed.count), String(signed.lookups)],
+    ]),
+  );
+  console.log(`cached lineage: ${rate(cached)} checks/s (target ≥ 1,000,000); signed: ${rate(signed)}/s`);
+
+  // (c) stamped against plain publishing, the same subject and payload, one connection each.
+  const subject = `ids.${node.lease.pool}.${node.lease.node}.publish`;
+  const plainBatch = async (): Promise<void> => {
+    for (let i = 0; i < BATCH; i++) plain.publish(subject, PAYLOAD);
+    await plain.flush();
+  };
+  // Not awaited one by one: an await yields to the event loop, where nats.js writes what it has
+  // buffered, so each message would go out in a socket write of its own (the 'awaited' row).
+  const stampedBatch = async (): Promise<void> => {
+    for (let i = 0; i < BATCH; i++) void node.publish(subject, PAYLOAD);
+    await node.nats.flush();
+  };
+  const awaitedBatch = async (): Promise<void> => {
+    for (let i = 0; i < BATCH; i++) await node.publish(subject, PAYLOAD);
+    await node.nats.flush();
+  };
+  const [p, s, a] = (await measureInterleaved([plainBatch, stampedBatch, awaitedBatch], o.publish, o.slices)) as [
+    Rate,
+    Rate,
+    Rate,
+  ];
+  const msgs = (r: Rate): Rate => ({ ops: r.ops * BATCH, seconds: r.seconds, perSecond: r.perSecond * BATCH });
+  console.log(
+    `\nPublishing ${PAYLOAD.length}-byte messages to nats-server, ${BATCH} between flushes ` +
+      `(${o.publish.durationMs / 1000} s each in ${o.slices} alternating slices)`,
+  );
+  console.log(
+    table([
+      ['publish', 'messages/s', 'vs plain', 'measured'],
+      rateRow('plain nats.js publish', msgs(p), msgs(p)),
+      rateRow('NodeLease.publish (Snowflake-Id + Nats-Msg-Id)', msgs(s), msgs(p)),
+      rateRow('NodeLease.publish, each awaited', msgs(a), msgs(p)),
+    ]),
+  );
+  const ratio = s.perSecond / p.perSecond;
+  console.log(`stamped / plain = ${percent(ratio)} (target ≥ 90%)`);
+  return { checksPerSecond: cached.perSecond, signedChecksPerSecond: signed.perSecond, stampedOverPlain: ratio };
+}
