@@ -93,6 +93,11 @@ const STALL_SPINS = 10_000_000;
 /** Digits of an ID's tail kept as a JS number, so nextString() adds the sequence without BigInt. */
 const TAIL = 1_000_000_000;
 const TAIL_BIG = BigInt(TAIL);
+/**
+ * Slack for the two clocks' rounding when the monotonic clock vouches for the wall millisecond.
+ * Wall and monotonic clocks tick at one rate (NTP slews both), so this only absorbs rounding.
+ */
+const SAME_MS_SLACK = 0.005;
 
 export class SnowflakeGenerator {
   readonly node: number;
@@ -116,6 +121,18 @@ export class SnowflakeGenerator {
   private base = 0n;
   private baseHead = '';
   private baseTail = 0;
+  /**
+   * Reading the wall clock costs as much as minting does, so after seeing it turn to a new
+   * millisecond the generator knows, from the monotonic clock alone, that it has not turned again:
+   * the wall clock read `lastWall` after the monotonic clock read `lastWallMonotonic`; one that later
+   * reads one more ticked after that instant, and stays on that millisecond for a millisecond. Until
+   * `sameWallUntil` (monotonic) the wall clock is still `sameWall`, unread. A step (any other
+   * change) vouches for nothing, so a wall clock stepped by hand or by NTP is read at every call.
+   */
+  private lastWall = -Infinity;
+  private lastWallMonotonic = -Infinity;
+  private sameWall = NaN;
+  private sameWallUntil = -Infinity;
 
   constructor(o: GeneratorOptions) {
     const { timestampBits, nodeBits, sequenceBits } = o.layout;
@@ -174,8 +191,16 @@ export class SnowflakeGenerator {
 
   /** Moves (lastTimestamp, lastSequence) to the pair the next ID carries, or throws. */
   private step(): void {
-    this.checkFence(this.monotonic());
-    const t = Math.floor(this.clock.now());
+    const now = this.monotonic();
+    this.checkFence(now);
+    // The fast path: the fence checked, the wall clock vouched for by the monotonic one. At worst
+    // (a wall clock stepped within that millisecond) an ID carries the instant read a moment ago.
+    if (now < this.sameWallUntil && this.sameWall === this.lastTimestamp && this.lastSequence < this.maxSequence) {
+      this.lastSequence++;
+      this.stats.minted++;
+      return;
+    }
+    const t = this.readWall(now);
     if (t > this.lastTimestamp) return this.enter(t);
     if (t === this.lastTimestamp && this.lastSequence < this.maxSequence) {
       this.lastSequence++;
@@ -185,9 +210,23 @@ export class SnowflakeGenerator {
     this.slowStep(t);
   }
 
+  /** The wall clock in whole ms, read just after the monotonic clock read `monotonicNow`. */
+  private readWall(monotonicNow: number): number {
+    const t = Math.floor(this.clock.now());
+    if (!Number.isSafeInteger(t)) throw new InvalidGeneratorOptions(`the clock read ${t}, not a time in ms`);
+    if (t === this.lastWall + 1) {
+      this.sameWall = t;
+      this.sameWallUntil = this.lastWallMonotonic + 1 - SAME_MS_SLACK;
+    } else if (t !== this.lastWall) {
+      this.sameWallUntil = -Infinity; // a step, not a tick: read it every time until it ticks again
+    }
+    this.lastWall = t;
+    this.lastWallMonotonic = monotonicNow;
+    return t;
+  }
+
   /** A fresh millisecond (above the last, so above the floor): sequence 0. */
   private enter(t: number): void {
-    if (!Number.isSafeInteger(t)) throw new InvalidGeneratorOptions(`the clock read ${t}, not a time in ms`);
     this.checkFits(t);
     this.lastTimestamp = t;
     this.lastSequence = 0;
@@ -203,7 +242,6 @@ export class SnowflakeGenerator {
    * step back leaves the sequence as it was (Twitter's #6: resetting it first re-issued pairs).
    */
   private slowStep(first: number): void {
-    if (!Number.isSafeInteger(first)) throw new InvalidGeneratorOptions(`the clock read ${first}, not a time in ms`);
     const spent = this.lastSequence >= this.maxSequence;
     const earliest = spent ? this.lastTimestamp + 1 : this.lastTimestamp;
     this.checkFits(Math.max(first, earliest));
@@ -245,7 +283,7 @@ export class SnowflakeGenerator {
       // sees the wall clock that moved meanwhile instead of mistaking the pause for a stuck clock.
       const now = this.monotonic();
       this.checkFence(now);
-      t = spins === 0 ? first : this.wall();
+      t = spins === 0 ? first : this.readWall(now);
       if (t >= earliest) return t;
       const waited = now - started;
       if (sequenceWait && t === this.lastTimestamp) {
@@ -265,12 +303,6 @@ export class SnowflakeGenerator {
         if (!ok || blockedTooLong || spins > STALL_SPINS) throw this.movedBack(t, back, earliest - t, ok);
       }
     }
-  }
-
-  private wall(): number {
-    const t = Math.floor(this.clock.now());
-    if (!Number.isSafeInteger(t)) throw new InvalidGeneratorOptions(`the clock read ${t}, not a time in ms`);
-    return t;
   }
 
   private stalled(t: number, waitedMs: number): ClockStalled {

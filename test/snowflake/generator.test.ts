@@ -254,6 +254,64 @@ describe('SnowflakeGenerator against the failure modes of DESIGN', () => {
   });
 });
 
+describe('SnowflakeGenerator reads the wall clock once a millisecond', () => {
+  /**
+   * Clocks that agree, as the system's do: the wall clock is the monotonic one plus an offset. It
+   * starts 1/1024 ms before T0 and each call moves it 1/1024 ms (binary fractions: no rounding).
+   */
+  const TICK = 1 / 1024;
+  function agreeingClocks() {
+    const c = { mono: 1_000 - TICK, offset: T0 - 1_000, wallReads: 0 };
+    const clock = { now: () => (c.wallReads++, c.mono + c.offset) };
+    return { c, g: gen(new FakeTime(), { clock, monotonic: () => c.mono }) };
+  }
+
+  it('once it has seen the wall clock tick, the monotonic one vouches for the rest of that millisecond', () => {
+    // About a thousand IDs a millisecond, for ten milliseconds.
+    const { c, g } = agreeingClocks();
+    const ids: bigint[] = [];
+    for (let i = 0; i < 10_240; i++, c.mono += TICK) {
+      const id = g.next();
+      assert.equal(dec(id).timestampMs, Math.floor(c.mono + c.offset), `ID ${i} carries another millisecond`);
+      ids.push(id);
+    }
+    assertIncreasing(ids);
+    // Each millisecond: the calls of its last few µs (the slack), then the one that sees the tick.
+    assert.ok(c.wallReads < 150, `${c.wallReads} wall clock reads for 10,240 IDs over 10 ms`);
+    assert.ok(c.wallReads >= 10, 'each millisecond was read at least once');
+  });
+
+  it('a step back inside a vouched-for millisecond is seen when it ends: IDs until then keep increasing', () => {
+    const { c, g } = agreeingClocks();
+    const ids: bigint[] = [];
+    for (let i = 0; i < 1_500; i++, c.mono += TICK) ids.push(g.next()); // well inside the second millisecond
+    c.offset -= 100; // NTP steps the wall clock back 100 ms
+    const stepAt = c.mono;
+    let thrown: unknown;
+    for (; c.mono < stepAt + 2; c.mono += TICK) {
+      try {
+        ids.push(g.next());
+      } catch (e) {
+        thrown = e;
+        break;
+      }
+    }
+    assert.ok(code('clock_moved_back', { gapMs: 100 })(thrown), `not clock_moved_back: ${String(thrown)}`);
+    assert.ok(c.mono - stepAt < 1, `seen ${c.mono - stepAt} ms after the step`);
+    assertIncreasing(ids);
+  });
+
+  it('a clock that steps (moves by other than one) is read at every call until it ticks', () => {
+    const time = new FakeTime();
+    let reads = 0;
+    const g = gen(time, { clock: { now: () => (reads++, time.wall) } });
+    g.next();
+    time.wall += 7; // a step forward: it vouches for nothing
+    for (let i = 0; i < 5; i++) g.next();
+    assert.equal(reads, 6);
+  });
+});
+
 describe('SnowflakeGenerator properties', () => {
   const layoutArb = fc.record({
     timestampBits: fc.integer({ min: 24, max: 41 }),
