@@ -8,14 +8,15 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { LineageVerifier, NodeLease } from '../../src/client/index.js';
+import { StampHeaders } from '../../src/client/stamp.js';
 import type { Cleanup } from '../cleanup.js';
 import { measureInterleaved, type MeasureOptions, type Rate } from '../measure.js';
 import { percent, rateRow, table } from '../report.js';
 import type { RegistryProcessInfo } from './registry-process.js';
 
-const PAYLOAD = new TextEncoder().encode('x'.repeat(64));
+const PAYLOAD = new Uint8Array(64).fill(120);
 /** Publishes between flushes: the client's buffer stays bounded and the server keeps up. */
 const BATCH = 1000;
 
@@ -107,9 +108,90 @@ async function checkRate(
   return { perSecond: best, lookups, count: msgs.length };
 }
 
+/**
+ * Plain publish, plain publish with a prebuilt header block of the stamp's size (what nats.js
+ * itself spends on headers, the ceiling for any stamping through it), and NodeLease.publish;
+ * with `awaited`, also NodeLease.publish awaited one by one. Returns stamped / plain.
+ */
+async function publishRates(
+  node: NodeLease,
+  plain: NatsConnection,
+  size: number,
+  o: { publish: MeasureOptions; slices: number },
+  awaited: boolean,
+): Promise<number> {
+  const subject = `ids.${node.lease.pool}.${node.lease.node}.publish`;
+  const payload = new Uint8Array(size).fill(120);
+  const block = new StampHeaders(node.nextIdString()).encode();
+  const prebuilt = { encode: () => block } as unknown as MsgHdrs;
+  const variants: Array<[string, () => Promise<void>]> = [
+    [
+      'plain nats.js publish',
+      async () => {
+        for (let i = 0; i < BATCH; i++) plain.publish(subject, payload);
+        await plain.flush();
+      },
+    ],
+    [
+      `plain + a prebuilt ${block.length}-byte header block`,
+      async () => {
+        for (let i = 0; i < BATCH; i++) plain.publish(subject, payload, { headers: prebuilt });
+        await plain.flush();
+      },
+    ],
+    [
+      'NodeLease.publish (Snowflake-Id + Nats-Msg-Id)',
+      async () => {
+        // Not awaited one by one: an await yields to the event loop, where nats.js writes what it
+        // has buffered, so each message would go out in a socket write of its own.
+        for (let i = 0; i < BATCH; i++) void node.publish(subject, payload);
+        await node.nats.flush();
+      },
+    ],
+  ];
+  if (awaited) {
+    variants.push([
+      'NodeLease.publish, each awaited',
+      async () => {
+        for (let i = 0; i < BATCH; i++) await node.publish(subject, payload);
+        await node.nats.flush();
+      },
+    ]);
+  }
+  const rates = await measureInterleaved(
+    variants.map(([, op]) => op),
+    o.publish,
+    o.slices,
+  );
+  const msgs = (r: Rate): Rate => ({ ops: r.ops * BATCH, seconds: r.seconds, perSecond: r.perSecond * BATCH });
+  console.log(
+    `\nPublishing ${size}-byte messages to nats-server, ${BATCH} between flushes ` +
+      `(${o.publish.durationMs / 1000} s each in ${o.slices} alternating slices)`,
+  );
+  console.log(
+    table([
+      ['publish', 'messages/s', 'vs plain', 'measured'],
+      ...variants.map(([name], i) => rateRow(name, msgs(rates[i]!), msgs(rates[0]!))),
+    ]),
+  );
+  const ratio = rates[2]!.perSecond / rates[0]!.perSecond;
+  console.log(
+    `stamped / plain = ${percent(ratio)} at ${size} bytes (target ≥ 90%); ` +
+      `nats.js's own header handling leaves at most ${percent(rates[1]!.perSecond / rates[0]!.perSecond)}`,
+  );
+  return ratio;
+}
+
 export async function fabricBench(
   cleanup: Cleanup,
-  o: { verifyMessages: number; signedMessages: number; passes: number; publish: MeasureOptions; slices: number },
+  o: {
+    verifyMessages: number;
+    signedMessages: number;
+    passes: number;
+    publish: MeasureOptions;
+    slices: number;
+    payloadSizes: number[];
+  },
 ): Promise<FabricFigures> {
   // Its leases last 10 minutes: no renewal (and so no NATS rotation) lands inside a measured window.
   const reg = await startRegistry(cleanup);
@@ -142,40 +224,7 @@ export async function fabricBench(
   console.log(`cached lineage: ${rate(cached)} checks/s (target ≥ 1,000,000); signed: ${rate(signed)}/s`);
 
   // (c) stamped against plain publishing, the same subject and payload, one connection each.
-  const subject = `ids.${node.lease.pool}.${node.lease.node}.publish`;
-  const plainBatch = async (): Promise<void> => {
-    for (let i = 0; i < BATCH; i++) plain.publish(subject, PAYLOAD);
-    await plain.flush();
-  };
-  // Not awaited one by one: an await yields to the event loop, where nats.js writes what it has
-  // buffered, so each message would go out in a socket write of its own (the 'awaited' row).
-  const stampedBatch = async (): Promise<void> => {
-    for (let i = 0; i < BATCH; i++) void node.publish(subject, PAYLOAD);
-    await node.nats.flush();
-  };
-  const awaitedBatch = async (): Promise<void> => {
-    for (let i = 0; i < BATCH; i++) await node.publish(subject, PAYLOAD);
-    await node.nats.flush();
-  };
-  const [p, s, a] = (await measureInterleaved([plainBatch, stampedBatch, awaitedBatch], o.publish, o.slices)) as [
-    Rate,
-    Rate,
-    Rate,
-  ];
-  const msgs = (r: Rate): Rate => ({ ops: r.ops * BATCH, seconds: r.seconds, perSecond: r.perSecond * BATCH });
-  console.log(
-    `\nPublishing ${PAYLOAD.length}-byte messages to nats-server, ${BATCH} between flushes ` +
-      `(${o.publish.durationMs / 1000} s each in ${o.slices} alternating slices)`,
-  );
-  console.log(
-    table([
-      ['publish', 'messages/s', 'vs plain', 'measured'],
-      rateRow('plain nats.js publish', msgs(p), msgs(p)),
-      rateRow('NodeLease.publish (Snowflake-Id + Nats-Msg-Id)', msgs(s), msgs(p)),
-      rateRow('NodeLease.publish, each awaited', msgs(a), msgs(p)),
-    ]),
-  );
-  const ratio = s.perSecond / p.perSecond;
-  console.log(`stamped / plain = ${percent(ratio)} (target ≥ 90%)`);
-  return { checksPerSecond: cached.perSecond, signedChecksPerSecond: signed.perSecond, stampedOverPlain: ratio };
+  const ratios: number[] = [];
+  for (const size of o.payloadSizes) ratios.push(await publishRates(node, plain, size, o, size === o.payloadSizes[0]));
+  return { checksPerSecond: cached.perSecond, signedChecksPerSecond: signed.perSecond, stampedOverPlain: ratios[0]! };
 }

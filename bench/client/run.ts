@@ -20,5 +20,6 @@ export async function clientBench(cleanup: Cleanup, o: { quick: boolean }): Prom
     passes: 3,
     publish: { warmupMs: 500, durationMs: o.quick ? 3000 : 6000, inFlight: 1 },
     slices: 6,
+    payloadSizes: [64, 1024],
   });
 }

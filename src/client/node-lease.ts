@@ -22,6 +22,7 @@ import { exposeMetrics, LatencyHistogram, type ClientMetrics } from './metrics.j
 import { NatsHandle, type NatsHandleOptions } from './nats-handle.js';
 import { Backoff, systemRuntime, type Runtime } from './runtime.js';
 import { MessageSigner, SIG_HEADER } from './signature.js';
+import { MSG_ID_HEADER, StampHeaders } from './stamp.js';
 import { ID_HEADER } from './subscription.js';
 import { parseCreds } from './native-auth.js';
 import { resolveToken, type TokenProvider } from './token.js';
@@ -264,11 +265,17 @@ export class NodeLease extends EventTarget {
       const nats = this.nats;
       const id = this.generator.nextString();
       const data = typeof payload === 'string' ? te.encode(payload) : (payload ?? EMPTY);
-      const h = natsHeaders();
-      for (const [k, vs] of opts.headers ?? []) for (const v of vs) h.append(k, v);
-      h.set(ID_HEADER, id);
-      h.set('Nats-Msg-Id', id);
-      if (opts.signed) h.set(SIG_HEADER, this.signerFor().sign(id, subject, data));
+      const sig = opts.signed ? this.signerFor().sign(id, subject, data) : undefined;
+      let h: MsgHdrs;
+      if (opts.headers || opts.jetstream) {
+        h = natsHeaders();
+        for (const [k, vs] of opts.headers ?? []) for (const v of vs) h.append(k, v);
+        h.set(ID_HEADER, id);
+        h.set(MSG_ID_HEADER, id);
+        if (sig !== undefined) h.set(SIG_HEADER, sig);
+      } else {
+        h = new StampHeaders(id, sig); // the common case, encoded without nats.js's header machinery
+      }
       if (opts.jetstream) {
         const jsOpts = opts.jetstream === true ? {} : opts.jetstream;
         const started = this.o.runtime.monotonic();
