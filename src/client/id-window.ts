@@ -14,12 +14,14 @@ export class IdWindow {
 
   /** Records `id`; true when it was already in the window. */
   add(id: string): boolean {
-    if (this.seen.has(id)) return true;
+    // One lookup, not has() then add(): the Set grows only when the ID is new.
+    const before = this.seen.size;
+    this.seen.add(id);
+    if (this.seen.size === before) return true;
     const evicted = this.ring[this.next];
     if (evicted !== undefined) this.seen.delete(evicted);
     this.ring[this.next] = id;
-    this.next = (this.next + 1) % this.size;
-    this.seen.add(id);
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
     return false;
   }
 

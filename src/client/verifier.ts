@@ -13,6 +13,7 @@ import { call } from './http.js';
 import { IdWindow } from './id-window.js';
 import { LineageCache } from './lineage-cache.js';
 import { verifySignature, SIG_HEADER } from './signature.js';
+import { MSG_ID_HEADER } from './stamp.js';
 import { ID_HEADER } from './subscription.js';
 import { resolveToken, type TokenProvider } from './token.js';
 import { checkLineageResponse, checkPoolsResponse, type LayoutJson, type LineageLeaseJson } from './wire.js';
@@ -81,11 +82,87 @@ export interface VerifierOptions {
   fetch?: typeof fetch;
 }
 
-interface PoolInfo {
-  layout: LayoutJson;
-  epochMs: number;
+/** The last ID seen of a node, as (timestamp, sequence): within a node that is the IDs' order. */
+interface Last {
+  timestampMs: number;
+  sequence: number;
+}
+
+/** Who held a node over (from, to], as the lineage cache last answered. */
+interface Held {
+  from: number;
+  to: number;
+  lease: LineageLeaseJson;
+}
+
+/**
+ * A pool's layout, with a decoder that needs no BigInt when the node and sequence bits leave the
+ * timestamp room in a double (14 to 49 of them: every layout in use). Decoding writes its fields
+ * here, so a check allocates nothing for them.
+ */
+class PoolInfo {
+  readonly epochMs: number;
   /** The last ID per node, for order. */
-  last: Map<number, bigint>;
+  readonly last = new Map<number, Last>();
+  /** The lease each node's IDs last named, so a steady stream asks the cache nothing. */
+  readonly held = new Map<number, Held>();
+  private readonly lowSpan: number;
+  private readonly seqSpan: number;
+  private readonly timeSpan: number;
+  private readonly fast: boolean;
+  timestampMs = 0;
+  node = 0;
+  sequence = 0;
+
+  constructor(
+    readonly name: string,
+    readonly layout: LayoutJson,
+  ) {
+    this.epochMs = Date.parse(layout.epoch);
+    if (Number.isNaN(this.epochMs)) throw new TypeError(`pool ${name}: its layout's epoch is not a time`);
+    const low = layout.nodeBits + layout.sequenceBits;
+    this.lowSpan = 2 ** low;
+    this.seqSpan = 2 ** layout.sequenceBits;
+    this.timeSpan = 2 ** layout.timestampBits;
+    this.fast = low >= 14 && low <= 49 && layout.timestampBits + low <= 63 && Number.isSafeInteger(this.epochMs);
+  }
+
+  /**
+   * Decodes a decimal ID as parseIdString and decodeId would, or returns false where they throw.
+   * Digit by digit into (id >> low, id & (2^low - 1)): every step is exact in a double.
+   */
+  decode(id: string): boolean {
+    if (!this.fast) return this.decodeBig(id);
+    const n = id.length;
+    if (n === 0 || n > 20) return false;
+    let hi = 0;
+    let lo = 0;
+    for (let i = 0; i < n; i++) {
+      const d = id.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return false;
+      const x = lo * 10 + d;
+      const carry = Math.floor(x / this.lowSpan);
+      lo = x - carry * this.lowSpan;
+      hi = hi * 10 + carry;
+    }
+    if (hi >= this.timeSpan) return false; // wider than the layout
+    this.timestampMs = this.epochMs + hi;
+    this.node = Math.floor(lo / this.seqSpan);
+    this.sequence = lo - this.node * this.seqSpan;
+    return true;
+  }
+
+  private decodeBig(id: string): boolean {
+    try {
+      const f = decodeId(this.layout, this.epochMs, parseIdString(id));
+      this.timestampMs = f.timestampMs;
+      this.node = f.node;
+      this.sequence = f.sequence;
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
 
 const NO_DATA = new Uint8Array(0);
@@ -96,15 +173,67 @@ function positions(template: string | null): { pool: number; node: number } {
   return { pool: tokens.indexOf('{pool}'), node: tokens.indexOf('{node}') };
 }
 
-/** The n-th dot-separated token of a subject, without splitting the whole of it. */
-function token(subject: string, n: number): string | undefined {
+/** Where the n-th dot-separated token of a subject starts, or -1 when it has fewer. */
+function tokenStart(subject: string, n: number): number {
   let start = 0;
   for (let i = 0; i < n; i++) {
     start = subject.indexOf('.', start) + 1;
-    if (start === 0) return undefined;
+    if (start === 0) return -1;
   }
+  return start;
+}
+
+function tokenEnd(subject: string, start: number): number {
   const end = subject.indexOf('.', start);
-  return subject.slice(start, end < 0 ? undefined : end);
+  return end < 0 ? subject.length : end;
+}
+
+/** Whether subject[start, end) is `value` in decimal, as String(value) writes it, without slicing. */
+function isDecimal(subject: string, start: number, end: number, value: number): boolean {
+  const n = end - start;
+  if (n <= 0 || n > 16 || (n > 1 && subject.charCodeAt(start) === 48)) return false;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = subject.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  return v === value;
+}
+
+/** Whether the token at `start` is exactly `name`. */
+function tokenIs(subject: string, start: number, name: string): boolean {
+  const end = start + name.length;
+  return subject.startsWith(name, start) && (end === subject.length || subject.charCodeAt(end) === 46);
+}
+
+/** Snowflake-Id, Nats-Msg-Id and Snowflake-Sig of a message. */
+interface Stamp {
+  id: string | undefined;
+  msgId: string | undefined;
+  sig: string | undefined;
+}
+
+/**
+ * Reads the stamp in one pass. nats.js headers keep a Map of their values (declared public):
+ * three lookups there cost less than iterating, which allocates an entry per header.
+ */
+function readStamp(h: MsgHdrs | undefined, out: Stamp): void {
+  out.id = out.msgId = out.sig = undefined;
+  if (!h) return;
+  const map = (h as { headers?: unknown }).headers;
+  if (map instanceof Map) {
+    const m = map as Map<string, string[]>;
+    out.id = m.get(ID_HEADER)?.[0];
+    out.msgId = m.get(MSG_ID_HEADER)?.[0];
+    out.sig = m.get(SIG_HEADER)?.[0];
+    return;
+  }
+  for (const [k, v] of h) {
+    if (k === ID_HEADER) out.id = v[0];
+    else if (k === MSG_ID_HEADER) out.msgId = v[0];
+    else if (k === SIG_HEADER) out.sig = v[0];
+  }
 }
 
 export class LineageVerifier {
@@ -121,6 +250,10 @@ export class LineageVerifier {
   private readonly inflight = new Map<string, Promise<unknown>>();
   /** Lineage lookups made, for metrics and the bench. */
   lookups = 0;
+  /** The stamp of the message being checked, and whether inspect() left the check to go on. */
+  private readonly stamp: Stamp = { id: undefined, msgId: undefined, sig: undefined };
+  private continues = false;
+  private recentPool: PoolInfo | undefined;
 
   constructor(o: VerifierOptions) {
     if (!o.pools && !o.registry) throw new TypeError('give the pools, or a registry to read them from');
@@ -141,19 +274,54 @@ export class LineageVerifier {
     return Object.fromEntries([...pools].map(([name, p]) => [name, p.layout]));
   }
 
-  async check(msg: CheckedMessage): Promise<CheckResult> {
-    let id: string | undefined;
-    let msgId: string | undefined;
-    let sig: string | undefined;
-    if (msg.headers) {
-      // One pass over the headers costs less than three lookups.
-      for (const [k, v] of msg.headers) {
-        if (k === ID_HEADER) id = v[0];
-        else if (k === 'Nats-Msg-Id') msgId = v[0];
-        else if (k === SIG_HEADER) sig = v[0];
+  /**
+   * Checks one message. Once the pools are known and the lease of the node is cached, nothing in
+   * it waits: a steady stream is checked without a turn of the event loop per message.
+   */
+  check(msg: CheckedMessage): Promise<CheckResult> {
+    try {
+      const pools = this.pools;
+      if (!pools) return this.checkLoadingPools(msg);
+      const r = this.inspect(msg, pools);
+      if (!this.continues) return Promise.resolve(r);
+      if (!this.o.registry) {
+        if (this.o.signatures === 'require' && this.stamp.sig === undefined) r.problems.push('missing_signature');
+        r.ok = r.problems.length === 0;
+        return Promise.resolve(r);
       }
+      const pool = pools.get(r.pool!)!;
+      const lease = this.cachedLease(pool, pool.timestampMs);
+      const sig = this.stamp.sig;
+      if (lease === undefined) {
+        return this.lineage(r, pool.timestampMs, sig, msg).then(() => {
+          r.ok = r.problems.length === 0;
+          return r;
+        });
+      }
+      this.judge(r, lease, sig, msg);
+      r.ok = r.problems.length === 0;
+      return Promise.resolve(r);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    const r: CheckResult = {
+  }
+
+  /** Before the pools are known: a message without an ID needs none; otherwise load them first. */
+  private async checkLoadingPools(msg: CheckedMessage): Promise<CheckResult> {
+    readStamp(msg.headers, this.stamp);
+    if (this.stamp.id === undefined) return this.inspect(msg, new Map());
+    const ok = await this.loadPools().then(
+      () => true,
+      () => false,
+    );
+    if (ok) return this.check(msg);
+    const r = this.result(this.stamp.id, this.stamp.sig);
+    r.problems.push('lineage_unavailable');
+    return r;
+  }
+
+  private result(id: string | undefined, sig: string | undefined): CheckResult {
+    return {
       ok: false,
       id,
       pool: undefined,
@@ -165,42 +333,61 @@ export class LineageVerifier {
       problems: [],
       signature: sig === undefined ? 'missing' : 'unchecked',
     };
+  }
+
+  /**
+   * Everything but the lineage, in order: what the ID decodes to, whether the subject names its
+   * node, the time, the duplicate window and the order per node. `continues` is false when a
+   * problem stopped it before the lineage (no ID, an unknown pool, a malformed ID).
+   */
+  private inspect(msg: CheckedMessage, pools: Map<string, PoolInfo>): CheckResult {
+    const stamp = this.stamp;
+    readStamp(msg.headers, stamp);
+    const id = stamp.id;
+    const r = this.result(id, stamp.sig);
+    this.continues = false;
     if (id === undefined) return this.done(r, 'missing_id');
-    const pools = this.pools ?? (await this.loadPools().catch(() => undefined));
-    if (!pools) return this.done(r, 'lineage_unavailable');
-    const named = this.at.pool >= 0 ? token(msg.subject, this.at.pool) : undefined;
-    r.pool = named ?? this.o.pool ?? (pools.size === 1 ? pools.keys().next().value : 'default');
-    const pool = pools.get(r.pool!);
-    if (!pool) return this.done(r, 'unknown_pool');
-    let big: bigint;
-    let f;
-    try {
-      big = parseIdString(id);
-      f = decodeId(pool.layout, pool.epochMs, big);
-    } catch {
-      return this.done(r, 'malformed_id');
+    const subject = msg.subject;
+    let pool: PoolInfo | undefined;
+    const poolAt = this.at.pool >= 0 ? tokenStart(subject, this.at.pool) : -1;
+    if (poolAt >= 0) {
+      // Mostly the pool of the message before: compared in place, no token sliced off.
+      const recent = this.recentPool;
+      if (recent && tokenIs(subject, poolAt, recent.name)) pool = recent;
+      else pool = pools.get((r.pool = subject.slice(poolAt, tokenEnd(subject, poolAt))));
+      r.pool = pool?.name ?? r.pool;
+    } else {
+      r.pool = this.o.pool ?? (pools.size === 1 ? pools.keys().next().value : 'default');
+      pool = pools.get(r.pool!);
     }
-    r.node = f.node;
-    r.sequence = f.sequence;
-    r.timestamp = new Date(f.timestampMs);
-    if (msgId !== undefined && msgId !== id) r.problems.push('msg_id_mismatch');
-    if (this.at.node >= 0 && token(msg.subject, this.at.node) !== String(f.node)) r.problems.push('node_mismatch');
-    if (f.timestampMs > this.o.clock.now() + this.o.maxClockSkewMs) r.problems.push('future');
+    if (!pool) return this.done(r, 'unknown_pool');
+    this.recentPool = pool;
+    if (!pool.decode(id)) return this.done(r, 'malformed_id');
+    const { node, timestampMs, sequence } = pool;
+    r.node = node;
+    r.sequence = sequence;
+    r.timestamp = new Date(timestampMs);
+    if (stamp.msgId !== undefined && stamp.msgId !== id) r.problems.push('msg_id_mismatch');
+    if (this.at.node >= 0) {
+      const at = tokenStart(subject, this.at.node);
+      if (at < 0 || !isDecimal(subject, at, tokenEnd(subject, at), node)) r.problems.push('node_mismatch');
+    }
+    if (timestampMs > this.o.clock.now() + this.o.maxClockSkewMs) r.problems.push('future');
     if (this.window.add(id)) {
       r.duplicate = true;
       r.problems.push('duplicate');
     } else {
-      const last = pool.last.get(f.node);
-      if (last !== undefined && big < last) {
+      const last = pool.last.get(node);
+      if (last === undefined) pool.last.set(node, { timestampMs, sequence });
+      else if (timestampMs < last.timestampMs || (timestampMs === last.timestampMs && sequence < last.sequence)) {
         r.outOfOrder = true;
         r.problems.push('out_of_order');
       } else {
-        pool.last.set(f.node, big);
+        last.timestampMs = timestampMs;
+        last.sequence = sequence;
       }
     }
-    if (this.o.registry) await this.lineage(r, f.timestampMs, sig, msg);
-    else if (this.o.signatures === 'require' && sig === undefined) r.problems.push('missing_signature');
-    r.ok = r.problems.length === 0;
+    this.continues = true;
     return r;
   }
 
@@ -209,14 +396,18 @@ export class LineageVerifier {
     return r;
   }
 
-  private async lineage(r: CheckResult, atMs: number, sig: string | undefined, msg: CheckedMessage): Promise<void> {
-    let lease: LineageLeaseJson | null | undefined;
-    try {
-      lease = await this.leaseAt(r.pool!, r.node!, atMs, r.id!);
-    } catch {
-      r.problems.push('lineage_unavailable');
-      return;
-    }
+  /** The lease of the decoded node at `atMs` from what this verifier knows; undefined: ask. */
+  private cachedLease(pool: PoolInfo, atMs: number): LineageLeaseJson | null | undefined {
+    const node = pool.node;
+    const held = pool.held.get(node);
+    if (held && atMs > held.from && atMs <= held.to) return held.lease;
+    const lease = this.cache.get(pool.name, node, atMs);
+    if (lease) pool.held.set(node, heldBy(lease));
+    return lease;
+  }
+
+  /** What the lineage says of the message: the lease, and its signature by the lease's key. */
+  private judge(r: CheckResult, lease: LineageLeaseJson | null, sig: string | undefined, msg: CheckedMessage): void {
     r.lease = lease;
     if (!lease) r.problems.push('no_lease');
     if (sig === undefined) {
@@ -228,6 +419,17 @@ export class LineageVerifier {
       ? 'valid'
       : 'invalid';
     if (r.signature === 'invalid') r.problems.push('bad_signature');
+  }
+
+  private async lineage(r: CheckResult, atMs: number, sig: string | undefined, msg: CheckedMessage): Promise<void> {
+    let lease: LineageLeaseJson | null | undefined;
+    try {
+      lease = await this.leaseAt(r.pool!, r.node!, atMs, r.id!);
+    } catch {
+      r.problems.push('lineage_unavailable');
+      return;
+    }
+    this.judge(r, lease, sig, msg);
   }
 
   private async leaseAt(pool: string, node: number, atMs: number, id: string): Promise<LineageLeaseJson | null> {
@@ -259,6 +461,7 @@ export class LineageVerifier {
     });
     const lease = checkLineageResponse(raw).lease;
     this.cache.put(pool, node, atMs, lease);
+    this.pools?.get(pool)?.held.delete(node); // the answer may narrow what it knew (a lease that ended early)
     return lease;
   }
 
@@ -279,11 +482,12 @@ export class LineageVerifier {
 }
 
 function poolMap(pools: Record<string, LayoutJson>): Map<string, PoolInfo> {
-  return new Map(
-    Object.entries(pools).map(([name, layout]) => {
-      const epochMs = Date.parse(layout.epoch);
-      if (Number.isNaN(epochMs)) throw new TypeError(`pool ${name}: its layout's epoch is not a time`);
-      return [name, { layout, epochMs, last: new Map() }];
-    }),
-  );
+  return new Map(Object.entries(pools).map(([name, layout]) => [name, new PoolInfo(name, layout)]));
+}
+
+/** The interval the lineage cache keeps a lease for (lineage-cache.ts): (notBefore, end]. */
+function heldBy(lease: LineageLeaseJson): Held {
+  const from = Date.parse(lease.notBefore);
+  const to = Math.min(Date.parse(lease.expiresAt), lease.endedAt ? Date.parse(lease.endedAt) : Infinity);
+  return { from, to, lease };
 }
