@@ -199,6 +199,8 @@ export class AccountPublisher {
   }
 
   #fail(e: Error): void {
+    // A push cut short by close() is no failure worth a warning.
+    if (this.#closed) return;
     // Once per distinct failure, not once per retry while a server is down.
     if (e.message !== this.#lastError) this.#o.onError?.(e);
     this.#lastError = e.message;
