@@ -8,11 +8,12 @@
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { systemClock, type Clock } from '../clock.js';
-import { decodeId, parseIdString } from '../snowflake/codec.js';
 import { call } from './http.js';
 import { IdWindow } from './id-window.js';
 import { LineageCache } from './lineage-cache.js';
+import { heldBy, poolMap, type PoolInfo } from './pool-info.js';
 import { verifySignature, SIG_HEADER } from './signature.js';
+import { isDecimal, positions, tokenEnd, tokenIs, tokenStart } from './subject-tokens.js';
 import { MSG_ID_HEADER } from './stamp.js';
 import { ID_HEADER } from './subscription.js';
 import { resolveToken, type TokenProvider } from './token.js';
@@ -82,130 +83,7 @@ export interface VerifierOptions {
   fetch?: typeof fetch;
 }
 
-/** The last ID seen of a node, as (timestamp, sequence): within a node that is the IDs' order. */
-interface Last {
-  timestampMs: number;
-  sequence: number;
-}
-
-/** Who held a node over (from, to], as the lineage cache last answered. */
-interface Held {
-  from: number;
-  to: number;
-  lease: LineageLeaseJson;
-}
-
-/**
- * A pool's layout, with a decoder that needs no BigInt when the node and sequence bits leave the
- * timestamp room in a double (14 to 49 of them: every layout in use). Decoding writes its fields
- * here, so a check allocates nothing for them.
- */
-class PoolInfo {
-  readonly epochMs: number;
-  /** The last ID per node, for order. */
-  readonly last = new Map<number, Last>();
-  /** The lease each node's IDs last named, so a steady stream asks the cache nothing. */
-  readonly held = new Map<number, Held>();
-  private readonly lowSpan: number;
-  private readonly seqSpan: number;
-  private readonly timeSpan: number;
-  private readonly fast: boolean;
-  timestampMs = 0;
-  node = 0;
-  sequence = 0;
-
-  constructor(
-    readonly name: string,
-    readonly layout: LayoutJson,
-  ) {
-    this.epochMs = Date.parse(layout.epoch);
-    if (Number.isNaN(this.epochMs)) throw new TypeError(`pool ${name}: its layout's epoch is not a time`);
-    const low = layout.nodeBits + layout.sequenceBits;
-    this.lowSpan = 2 ** low;
-    this.seqSpan = 2 ** layout.sequenceBits;
-    this.timeSpan = 2 ** layout.timestampBits;
-    this.fast = low >= 14 && low <= 49 && layout.timestampBits + low <= 63 && Number.isSafeInteger(this.epochMs);
-  }
-
-  /**
-   * Decodes a decimal ID as parseIdString and decodeId would, or returns false where they throw.
-   * Digit by digit into (id >> low, id & (2^low - 1)): every step is exact in a double.
-   */
-  decode(id: string): boolean {
-    if (!this.fast) return this.decodeBig(id);
-    const n = id.length;
-    if (n === 0 || n > 20) return false;
-    let hi = 0;
-    let lo = 0;
-    for (let i = 0; i < n; i++) {
-      const d = id.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return false;
-      const x = lo * 10 + d;
-      const carry = Math.floor(x / this.lowSpan);
-      lo = x - carry * this.lowSpan;
-      hi = hi * 10 + carry;
-    }
-    if (hi >= this.timeSpan) return false; // wider than the layout
-    this.timestampMs = this.epochMs + hi;
-    this.node = Math.floor(lo / this.seqSpan);
-    this.sequence = lo - this.node * this.seqSpan;
-    return true;
-  }
-
-  private decodeBig(id: string): boolean {
-    try {
-      const f = decodeId(this.layout, this.epochMs, parseIdString(id));
-      this.timestampMs = f.timestampMs;
-      this.node = f.node;
-      this.sequence = f.sequence;
-      return true;
-    } catch {
-      return false;
-    }
-  }
-}
-
 const NO_DATA = new Uint8Array(0);
-
-/** The positions of `{pool}` and `{node}` among the dot-separated tokens of a template. */
-function positions(template: string | null): { pool: number; node: number } {
-  const tokens = template?.split('.') ?? [];
-  return { pool: tokens.indexOf('{pool}'), node: tokens.indexOf('{node}') };
-}
-
-/** Where the n-th dot-separated token of a subject starts, or -1 when it has fewer. */
-function tokenStart(subject: string, n: number): number {
-  let start = 0;
-  for (let i = 0; i < n; i++) {
-    start = subject.indexOf('.', start) + 1;
-    if (start === 0) return -1;
-  }
-  return start;
-}
-
-function tokenEnd(subject: string, start: number): number {
-  const end = subject.indexOf('.', start);
-  return end < 0 ? subject.length : end;
-}
-
-/** Whether subject[start, end) is `value` in decimal, as String(value) writes it, without slicing. */
-function isDecimal(subject: string, start: number, end: number, value: number): boolean {
-  const n = end - start;
-  if (n <= 0 || n > 16 || (n > 1 && subject.charCodeAt(start) === 48)) return false;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = subject.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return false;
-    v = v * 10 + d;
-  }
-  return v === value;
-}
-
-/** Whether the token at `start` is exactly `name`. */
-function tokenIs(subject: string, start: number, name: string): boolean {
-  const end = start + name.length;
-  return subject.startsWith(name, start) && (end === subject.length || subject.charCodeAt(end) === 46);
-}
 
 /** Snowflake-Id, Nats-Msg-Id and Snowflake-Sig of a message. */
 interface Stamp {
@@ -479,15 +357,4 @@ export class LineageVerifier {
     });
     return this.poolsLoading;
   }
-}
-
-function poolMap(pools: Record<string, LayoutJson>): Map<string, PoolInfo> {
-  return new Map(Object.entries(pools).map(([name, layout]) => [name, new PoolInfo(name, layout)]));
-}
-
-/** The interval the lineage cache keeps a lease for (lineage-cache.ts): (notBefore, end]. */
-function heldBy(lease: LineageLeaseJson): Held {
-  const from = Date.parse(lease.notBefore);
-  const to = Math.min(Date.parse(lease.expiresAt), lease.endedAt ? Date.parse(lease.endedAt) : Infinity);
-  return { from, to, lease };
 }
