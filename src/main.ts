@@ -35,6 +35,7 @@ export interface ServerOptions {
 
 /** How often leases whose expiry passed unnoticed are ended (and audited). */
 const SWEEP_EVERY_MS = 1000;
+const LISTEN_BACKLOG = 4096;
 
 /** SQLite takes the given clock; PostgreSQL always uses the database's, shared by every replica. */
 export async function openStore(config: Config['store'], clock: Clock = systemClock): Promise<Store> {
@@ -126,7 +127,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   sweeper.unref();
 
   try {
-    await app.listen({ host: config.server.host, port: config.server.port });
+    // A fleet rolling out connects by the hundred at once; beyond Node's default backlog (511) the
+    // kernel drops SYNs and each client waits a second for its retransmit. The kernel caps it at
+    // net.core.somaxconn.
+    await app.listen({ host: config.server.host, port: config.server.port, backlog: LISTEN_BACKLOG });
   } catch (e) {
     clearInterval(sweeper);
     await nats?.close();

@@ -8,17 +8,19 @@ import { claimAt } from './pointer.js';
 import { instanceFrom, parseSubjectTemplate, renderSubject, type SubjectTemplate } from './subject.js';
 import { toInvalidToken } from './token-errors.js';
 import { checkTokenPolicy, DEFAULT_MAX_TOKEN_LIFETIME_MS } from './token-policy.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** CONTRACT §4: a token over 16 KiB is refused before anything parses it. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
 const MAX_SUBJECT_LENGTH = 1024;
 
+/** Shared by every request that presents the same token (see VerifiedTokens): never changed. */
 export interface VerifiedToken {
-  issuer: IssuerConfig;
-  subject: string;
-  claims: JWTPayload;
+  readonly issuer: IssuerConfig;
+  readonly subject: string;
+  readonly claims: Readonly<JWTPayload>;
   /** The lease instance the token names (its issuer's instanceClaim), if any. */
-  instance?: string;
+  readonly instance?: string;
 }
 
 export interface TokenVerifierOptions {
@@ -32,6 +34,10 @@ export interface TokenVerifierOptions {
   jwksMaxAgeMs?: number;
   /** Per request to STS, for aws-iam issuers (default 5 s). */
   stsTimeoutMs?: number;
+  /** Verified tokens remembered, so a repeated token costs no signature check (default 10,000; 0: none). */
+  verifiedCacheSize?: number;
+  /** Longest a verified token is trusted without a new check (default 60 s; never past its exp). */
+  verifiedMaxAgeMs?: number;
 }
 
 interface Trusted {
@@ -48,10 +54,12 @@ export class TokenVerifier {
   readonly #byEndpoint = new Map<string, IssuerConfig>();
   readonly #clockToleranceMs: number;
   readonly #stsTimeoutMs: number;
+  readonly #verified: VerifiedTokens<VerifiedToken>;
 
   constructor(issuers: readonly IssuerConfig[], opts: TokenVerifierOptions) {
     this.#clockToleranceMs = opts.clockToleranceMs;
     this.#stsTimeoutMs = opts.stsTimeoutMs ?? 5_000;
+    this.#verified = new VerifiedTokens(opts.verifiedCacheSize ?? 10_000, opts.verifiedMaxAgeMs ?? 60_000);
     const keyOpts = {
       cooldownMs: opts.jwksCooldownMs ?? 30_000,
       timeoutMs: opts.jwksTimeoutMs ?? 5_000,
@@ -85,19 +93,25 @@ export class TokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH) throw new PayloadTooLarge('token over 16 KiB');
     if (token.length === 0) throw new InvalidToken('missing bearer token', 'missing');
     if (this.#byEndpoint.size > 0 && looksLikeAwsIamRequest(token)) return this.#verifyAwsIam(token);
+    const known = this.#verified.get(token, Date.now());
+    if (known) return known;
     const trusted = this.#byIssuer.get(unverifiedIssuer(token));
     if (!trusted) throw new InvalidToken('token issuer not accepted', 'unknown_issuer');
     try {
       const { payload, protectedHeader } = await verifyWithKeys(token, trusted);
+      const nowMs = Date.now();
       checkTokenPolicy(protectedHeader, payload, {
-        nowMs: Date.now(),
+        nowMs,
         clockToleranceMs: this.#clockToleranceMs,
         maxTokenLifetimeMs: trusted.config.maxTokenLifetimeMs ?? DEFAULT_MAX_TOKEN_LIFETIME_MS,
       });
       const subject = trusted.subject
         ? renderSubject(trusted.subject, payload)
         : claimAt(payload, trusted.config.subjectClaim);
-      return verified(trusted.config, subject, payload);
+      const result = verified(trusted.config, subject, payload);
+      // exp is required (requiredClaims) and jose accepts it up to the tolerance past it.
+      this.#verified.set(token, result, nowMs, payload.exp! * 1000 + this.#clockToleranceMs);
+      return result;
     } catch (e) {
       throw withIssuer(toInvalidToken(e), trusted.config.name);
     }

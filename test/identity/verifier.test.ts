@@ -113,6 +113,15 @@ describe('TokenVerifier', () => {
     assert.equal((await rejection(verifier.verify(await corp.mint({ nbfIn: 8 })))).reason, 'not_yet_valid');
   });
 
+  it('checks a repeated token once, and never accepts it past its exp', async () => {
+    const strict = new TokenVerifier([issuerConfig('corp', corp)], { clockToleranceMs: 0 });
+    const token = await corp.mint({ expIn: 2 });
+    const first = await strict.verify(token);
+    assert.equal(await strict.verify(token), first, 'the remembered result, not a second check');
+    await sleep(2100); // exp has a resolution of one second
+    assert.equal((await rejection(strict.verify(token))).reason, 'expired');
+  });
+
   it('refuses a token over 16 KiB before any parsing or fetching', async () => {
     const fetches = corp.stats.jwks + corp.stats.discovery;
     const big = await corp.mint({ claims: { pad: 'x'.repeat(20 * 1024) } });
