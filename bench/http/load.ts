@@ -3,7 +3,9 @@
  * route, and a burst of concurrent acquires. Every connection is its own principal (its own token),
  * as concurrent workloads are.
  */
+import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { encodePublicKey } from '../../src/nats/nkey.js';
 
 export interface Load {
   /** Completed operations (cycles, renewals, requests) per second. */
@@ -26,8 +28,24 @@ function summary(r: autocannon.Result, ops: number, failed: number): Load {
   return { perSecond: ops / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed };
 }
 
-/** POST /v1/leases then DELETE it, back to back on each connection. */
-export async function cycles(url: string, tokens: string[], seconds: number, connections = 8): Promise<Load> {
+/**
+ * A fresh NATS user public key for each acquire, as NodeLease sends by default (it makes the key
+ * itself so the seed never crosses the network). The registry only checks its form, so random
+ * bytes stand in for a real key pair and the loader spends nothing on Ed25519.
+ */
+const userKeyBody = (): string => JSON.stringify({ natsPublicKey: encodePublicKey('user', randomBytes(32)) });
+
+/**
+ * POST /v1/leases then DELETE it, back to back on each connection. `userKeys`: each acquire
+ * brings its own NATS user key, as NodeLease does (without, a registry with NATS makes one).
+ */
+export async function cycles(
+  url: string,
+  tokens: string[],
+  seconds: number,
+  connections = 8,
+  userKeys = false,
+): Promise<Load> {
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -42,7 +60,11 @@ export async function cycles(url: string, tokens: string[], seconds: number, con
         method: 'POST',
         path: '/v1/leases',
         body: '{}',
-        setupRequest: (req, ctx: Ctx) => ({ ...req, headers: { ...json, authorization: auth(ctx) } }),
+        setupRequest: (req, ctx: Ctx) => ({
+          ...req,
+          ...(userKeys ? { body: userKeyBody() } : {}),
+          headers: { ...json, authorization: auth(ctx) },
+        }),
         onResponse: (status, body, ctx: Ctx) => {
           ctx.id = status === 201 ? (JSON.parse(body) as { lease: { id: string } }).lease.id : undefined;
           if (status !== 201) failed++;

@@ -143,12 +143,12 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   let natsChurned: Load;
   const churn = o.quick ? 1000 : 5000;
   try {
-    natsStart = await cycles(natsServed.url, tokens, secs);
-    lines.push(row('10-bit pool, empty, with NATS: cycles', natsStart));
+    natsStart = await cycles(natsServed.url, tokens, secs, 8, true);
+    lines.push(row('10-bit pool, empty, with NATS (user keys made by the client): cycles', natsStart));
     const done = (natsStart.perSecond * secs) | 0;
     if (done < churn)
-      await cycles(natsServed.url, tokens, Math.min(120, (churn - done) / Math.max(1, natsStart.perSecond)));
-    natsChurned = await cycles(natsServed.url, tokens, secs);
+      await cycles(natsServed.url, tokens, Math.min(120, (churn - done) / Math.max(1, natsStart.perSecond)), 8, true);
+    natsChurned = await cycles(natsServed.url, tokens, secs, 8, true);
     lines.push(row(`  with NATS after ~${churn} revocations`, natsChurned));
   } finally {
     await natsServed.stop();
