@@ -11,36 +11,15 @@ import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
 import { preparePrivateFile } from './private-file.js';
-import type { AuditEntry, EndReason, Lease, Mapping, Principal } from '../registry/types.js';
+import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { describeFault, isSqliteFault, StoreUnavailable } from './faults.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
-import {
-  CALLOUT_PRUNE_BATCH,
-  type LeaseFilter,
-  type NewAuditEntry,
-  type PoolRef,
-  type Store,
-  type StoreTx,
-} from './port.js';
-import {
-  auditFromRow,
-  leaseFromRow,
-  leaseToRow,
-  mappingFromRow,
-  nextChunk,
-  nodeFromRow,
-  rangesKey,
-  type LeaseRow,
-  type NodeRow,
-} from './rows.js';
-import {
-  prepareAllocation,
-  prepareStatements,
-  type AllocationStatements,
-  type Statements,
-} from './sqlite-statements.js';
+import type { LeaseFilter, Store, StoreTx } from './port.js';
+import { auditFromRow, leaseFromRow, mappingFromRow, type LeaseRow } from './rows.js';
+import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { leaseById, SqliteNodes, sqliteTx } from './sqlite-tx.js';
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -77,7 +56,7 @@ export class SqliteStore implements Store {
   // mutex keeps one unit at a time on the connection and keeps readers out of open units.
   private readonly mutex = new Mutex();
   private readonly q: Statements;
-  private readonly allocation = new Map<string, AllocationStatements>();
+  private readonly nodes: SqliteNodes;
   private readonly commits: GroupCommit;
   /** Set when a unit of the batch being committed hit a fault, so its commit does not clear it. */
   private batchFaulted = false;
@@ -99,6 +78,7 @@ export class SqliteStore implements Store {
     if (options.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
     migrate(this.db);
     this.q = prepareStatements(this.db);
+    this.nodes = new SqliteNodes(this.db, this.q);
     const db = this.db;
     this.commits = new GroupCommit(
       {
@@ -165,127 +145,7 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.commits.run(() => fn(this.makeTx(this.clock.now())));
-  }
-
-  private makeTx(now: number): StoreTx {
-    const q = this.q;
-    const leases = (rows: LeaseRow[]) => rows.map(leaseFromRow);
-    const node = (r: NodeRow | undefined) => (r ? nodeFromRow(r) : undefined);
-    return {
-      now: () => now,
-      getLease: async (id) => Promise.resolve(this.leaseById(id)),
-      natsKeyUsed: async (key) => Promise.resolve(q.natsKeyUsed.get(key)!.n > 0),
-      activeLeasesOf: async (p: Principal, pool?: string) =>
-        Promise.resolve(
-          leases(
-            pool === undefined ? q.activeOf.all(p.issuer, p.subject) : q.activeOfInPool.all(p.issuer, p.subject, pool),
-          ),
-        ),
-      holders: async (pool, issuer) => Promise.resolve(q.holders.get(issuer, pool)!.n),
-      activeLeaseOn: async (pool, n) => {
-        const r = q.activeOn.get(pool, n);
-        return Promise.resolve(r ? leaseFromRow(r) : undefined);
-      },
-      expiredIn: async (pool, at, limit) => Promise.resolve(leases(q.expiredIn.all(pool, at, limit))),
-      nodeState: async (pool, n) => Promise.resolve(node(q.node.get(pool, n))),
-      freePinnedNode: async (pool, p, readyBy) => {
-        const s = this.allocationFor(pool);
-        const r =
-          readyBy === undefined
-            ? s.soonestPin.get(pool.name, p.issuer, p.subject)
-            : s.readyPin.get(pool.name, p.issuer, p.subject, readyBy);
-        return Promise.resolve(node(r));
-      },
-      hasPins: async (pool, p) => Promise.resolve(q.hasPins.get(pool, p.issuer, p.subject) !== undefined),
-      previousNode: async (pool, p, readyBy) =>
-        Promise.resolve(node(this.allocationFor(pool).previous.get(pool.name, p.issuer, p.subject, readyBy))),
-      coldestFreeNode: async (pool) => Promise.resolve(this.coldest(pool)),
-      earliestExpiry: async (pool, p, pinnedOnly) => {
-        const r = pinnedOnly ? q.earliestPinnedExpiry.get(pool, p.issuer, p.subject) : q.earliestExpiry.get(pool);
-        return Promise.resolve(r?.at != null ? Number(r.at) : undefined);
-      },
-      insertLease: async (l: Lease) => {
-        q.insertLease.run(leaseToRow(l));
-        q.claimNode.run(l.pool, l.node, l.generation, l.principal.issuer, l.principal.subject, l.id);
-        return Promise.resolve();
-      },
-      setExpiry: async (id, expiresAt) => {
-        q.setExpiry.run(expiresAt, id);
-        return Promise.resolve();
-      },
-      endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
-        q.endLease.run(endedAt, reason, l.id);
-        q.freeNode.run(floorEnd, floorEnd, l.id, l.pool, l.node);
-        return Promise.resolve();
-      },
-      getPin: async (pool, n) => {
-        const r = q.pin.get(pool, n);
-        return Promise.resolve(r ? mappingFromRow(r) : undefined);
-      },
-      putPin: async (m: Mapping) => {
-        q.putPin.run({
-          pool: m.pool,
-          node: m.node,
-          issuer: m.principal.issuer,
-          subject: m.principal.subject,
-          note: m.note ?? null,
-          created_at: m.createdAt,
-          created_by: m.createdBy,
-        });
-        q.pinNode.run(m.pool, m.node, 1);
-        return Promise.resolve();
-      },
-      deletePin: async (pool, n) => {
-        const gone = q.deletePin.run(pool, n).changes > 0;
-        if (gone) q.pinNode.run(pool, n, 0);
-        return Promise.resolve(gone);
-      },
-      addCalloutUser: async (leaseId, publicKey, expiresAt) => {
-        q.addCalloutUser.run(publicKey, leaseId, expiresAt);
-        q.pruneCalloutUsers.run(now, CALLOUT_PRUNE_BATCH);
-        return Promise.resolve();
-      },
-      audit: async (e: NewAuditEntry) => {
-        q.audit.run(
-          e.at,
-          e.actor,
-          e.action,
-          e.pool ?? null,
-          e.node ?? null,
-          e.leaseId ?? null,
-          JSON.stringify(e.detail),
-        );
-        return Promise.resolve();
-      },
-    };
-  }
-
-  private allocationFor(pool: PoolRef): AllocationStatements {
-    const key = `${pool.name}|${rangesKey(pool.nodes)}`;
-    let s = this.allocation.get(key);
-    if (!s) this.allocation.set(key, (s = prepareAllocation(this.db, pool.nodes)));
-    return s;
-  }
-
-  /** The coldest free node, creating the next chunk of node rows when no never-granted one is left among them. */
-  private coldest(pool: PoolRef) {
-    const s = this.allocationFor(pool);
-    for (;;) {
-      const r = s.coldest.get(pool.name);
-      if (r && r.last_end === null) return nodeFromRow(r);
-      const key = rangesKey(pool.nodes);
-      const c = this.q.cursor.get(pool.name);
-      const chunk = nextChunk(pool.nodes, c && c.ranges === key ? Number(c.next_node) : -1);
-      if (!chunk) return r ? nodeFromRow(r) : undefined;
-      this.q.fillNodes.run(chunk[0], chunk[1], pool.name);
-      this.q.saveCursor.run(pool.name, chunk[1] + 1, key);
-    }
-  }
-
-  private leaseById(id: string): Lease | undefined {
-    const r = this.q.lease.get(id);
-    return r ? leaseFromRow(r) : undefined;
+    return this.commits.run(() => fn(sqliteTx(this.q, this.nodes, this.clock.now())));
   }
 
   now(): Promise<number> {
@@ -293,7 +153,7 @@ export class SqliteStore implements Store {
   }
 
   getLease(id: string): Promise<Lease | undefined> {
-    return this.locked(() => this.leaseById(id));
+    return this.locked(() => leaseById(this.q, id));
   }
 
   listLeases(f: LeaseFilter): Promise<Lease[]> {
