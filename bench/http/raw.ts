@@ -23,7 +23,7 @@ export async function joseVerifies(issuer: BenchIssuer, ms: number): Promise<num
   return rate(ms, () => jwtVerify(token, issuer.publicKey, { issuer: issuer.issuer, audience: 'snowgate' }));
 }
 
-/** One-row transactions per second on a file in `dir`, WAL with synchronous=FULL as the store runs it. */
+/** One-row transactions per second on a file in `dir`, WAL with synchronous=FULL: one fsync each, the disk's pace. */
 export async function sqliteCommits(dir: string, ms: number): Promise<number> {
   const db = new Database(path.join(dir, 'commits.db'));
   db.pragma('journal_mode = WAL');

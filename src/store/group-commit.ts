@@ -5,6 +5,9 @@
  * that throws is rolled back to its savepoint alone; its neighbours commit. When the database itself
  * rolls the transaction back (a full disk, an I/O error) or COMMIT fails, no unit of the batch was
  * committed and each is answered with that fault.
+ *
+ * A connection that commits without waiting for the disk says so with `durable`: the batch's units
+ * are then answered once it resolves, and the next batch runs meanwhile (see wal-sync.ts).
  */
 export interface Connection {
   begin(): void;
@@ -14,6 +17,8 @@ export interface Connection {
   commit(): void;
   rollback(): void;
   inTransaction(): boolean;
+  /** Resolves once everything committed so far is on disk; absent when COMMIT itself waits for it. */
+  durable?(): Promise<void>;
 }
 
 interface Unit<T> {
@@ -105,10 +110,19 @@ export class GroupCommit {
       return;
     }
     this.committed();
-    for (const [i, u] of units.entries()) {
-      const r = results[i]!;
-      if (r.ok) u.resolve(r.value);
-      else u.reject(r.error);
-    }
+    const answer = (fault?: unknown) => {
+      for (const [i, u] of units.entries()) {
+        const r = results[i]!;
+        if (!r.ok) u.reject(r.error);
+        else if (fault !== undefined) u.reject(fault);
+        else u.resolve(r.value);
+      }
+    };
+    if (!this.conn.durable) return answer();
+    // Not awaited: the next batch may run while this one's commit reaches the disk.
+    this.conn.durable().then(
+      () => answer(),
+      (e: unknown) => answer(this.fault(e)),
+    );
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The embedded default store: SQLite through better-sqlite3, in WAL mode with synchronous=FULL so a
- * grant the client was told about survives a crash of the process or the machine. One process owns
- * the file; its clock is the store's clock. Units that arrive together share one commit (see
- * group-commit.ts): the fsync, not the SQL, is what a grant costs here.
+ * The embedded default store: SQLite through better-sqlite3, in WAL mode, where a grant the client
+ * was told about survives a crash of the process or the machine: it is answered only once its
+ * commit is on disk (wal-sync.ts). One process owns the file; its clock is the store's clock.
+ * Units that arrive together share one commit (group-commit.ts), and the disk syncs of successive
+ * commits run beside the next units instead of stopping the event loop.
  */
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import type { LeaseFilter, Store, StoreTx } from './port.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type LeaseRow } from './rows.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { leaseById, SqliteNodes, sqliteTx } from './sqlite-tx.js';
+import { WalSync } from './wal-sync.js';
 
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
   private readonly q: Statements;
   private readonly nodes: SqliteNodes;
   private readonly commits: GroupCommit;
+  private readonly wal: WalSync | undefined;
   /** Set when a unit of the batch being committed hit a fault, so its commit does not clear it. */
   private batchFaulted = false;
   readonly natsState: NatsStateStore;
@@ -71,8 +74,10 @@ export class SqliteStore implements Store {
   ) {
     if (file !== ':memory:') preparePrivateFile(file);
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    const inWal = this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    // In WAL mode commits reach the disk through WalSync, off the event loop (see wal-sync.ts).
+    this.wal = inWal ? new WalSync(`${file}-wal`) : undefined;
+    this.db.pragma(`synchronous = ${inWal ? 'NORMAL' : 'FULL'}`);
     this.db.pragma(`busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 5000)}`);
     this.db.pragma('foreign_keys = ON');
     if (options.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
@@ -80,15 +85,21 @@ export class SqliteStore implements Store {
     this.q = prepareStatements(this.db);
     this.nodes = new SqliteNodes(this.db, this.q);
     const db = this.db;
+    // Prepared once: every unit takes a savepoint and releases it.
+    const stmt = (sql: string) => {
+      const prepared = db.prepare(sql);
+      return () => void prepared.run();
+    };
     this.commits = new GroupCommit(
       {
-        begin: () => db.exec('BEGIN IMMEDIATE'),
-        savepoint: () => db.exec('SAVEPOINT unit'),
-        release: () => db.exec('RELEASE unit'),
-        rollbackToSavepoint: () => db.exec('ROLLBACK TO unit'),
-        commit: () => db.exec('COMMIT'),
-        rollback: () => db.exec('ROLLBACK'),
+        begin: stmt('BEGIN IMMEDIATE'),
+        savepoint: stmt('SAVEPOINT unit'),
+        release: stmt('RELEASE unit'),
+        rollbackToSavepoint: stmt('ROLLBACK TO unit'),
+        commit: stmt('COMMIT'),
+        rollback: stmt('ROLLBACK'),
         inTransaction: () => db.inTransaction,
+        ...(this.wal ? { durable: () => this.durable() } : {}),
       },
       (batch) => this.mutex.run(batch),
       (e) => this.fault(e, true),
@@ -121,9 +132,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** A single-statement write under the mutex, recorded for /readyz like a unit. */
-  private writing<T>(fn: () => T): Promise<T> {
-    return this.mutex.run(() => {
+  /** A single-statement write under the mutex, recorded for /readyz like a unit, answered once durable. */
+  private async writing<T>(fn: () => T): Promise<T> {
+    const r = await this.mutex.run(() => {
       try {
         const r = fn();
         this.writeFault = undefined;
@@ -132,6 +143,18 @@ export class SqliteStore implements Store {
         throw this.fault(e, true);
       }
     });
+    await this.durable();
+    return r;
+  }
+
+  /** Everything committed so far on disk; a failed sync is a 503 and what /readyz reports. */
+  private async durable(): Promise<void> {
+    try {
+      await this.wal?.durable();
+    } catch (e) {
+      this.writeFault = e;
+      throw new StoreUnavailable(`the store cannot make changes durable now: ${describeFault(e)}`, e);
+    }
   }
 
   /** A fault becomes StoreUnavailable (503) and, for a write, what /readyz reports; anything else stays as it is. */
@@ -264,9 +287,9 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    return this.mutex.run(() => {
+    return this.mutex.run(async () => {
+      await this.wal?.close();
       this.db.close();
-      return Promise.resolve();
     });
   }
 }

@@ -90,6 +90,47 @@ describe('group commit', () => {
     }
   });
 
+  it('with a durable step: answers a batch once it is durable, running the next batch meanwhile', async () => {
+    const log: string[] = [];
+    let open = false;
+    const pending: { resolve(): void; reject(e: unknown): void }[] = [];
+    const conn: Connection = {
+      begin: () => void ((open = true), log.push('begin')),
+      savepoint: () => undefined,
+      release: () => undefined,
+      rollbackToSavepoint: () => undefined,
+      commit: () => void ((open = false), log.push('commit')),
+      rollback: () => void (open = false),
+      inTransaction: () => open,
+      durable: () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject })),
+    };
+    const mutex = new Mutex();
+    const commits = new GroupCommit(
+      conn,
+      (fn) => mutex.run(fn),
+      (e) => new Error(`fault: ${String(e)}`),
+      () => {},
+    );
+    const answered: string[] = [];
+    const first = commits.run(async () => 'first').then((v) => void answered.push(v));
+    await new Promise((ok) => setImmediate(ok));
+    await new Promise((ok) => setImmediate(ok));
+    const second = commits.run(async () => 'second').then((v) => void answered.push(v));
+    const failing = commits.run(async () => {
+      throw new Error('its own refusal');
+    });
+    await new Promise((ok) => setImmediate(ok));
+    await new Promise((ok) => setImmediate(ok));
+    assert.deepEqual(log, ['begin', 'commit', 'begin', 'commit'], 'the second batch ran before the first was durable');
+    assert.deepEqual(answered, [], 'nothing answered before it is durable');
+    pending[0]!.resolve();
+    await first;
+    assert.deepEqual(answered, ['first']);
+    pending[1]!.reject(new Error('EIO'));
+    await assert.rejects(second, /fault: Error: EIO/, 'a failed sync is the fault, not a success');
+    await assert.rejects(failing, /its own refusal/, 'a unit refused on its own keeps its error');
+  });
+
   it('on the SQLite store: concurrent grants, renewals and releases, one refused, the rest committed', async () => {
     const { registry, store } = fixture([pool('default', '0-63')], { maxPerPrincipal: 100 });
     const first = await registry.acquire({ principal: p('a'), policy: dynamic, pool: 'default' });
