@@ -30,6 +30,14 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
+/** What a caller still waiting hears when the queue closes (the registry shutting down). */
+export class RevocationQueueClosed extends Error {
+  constructor(message = 'the revocation queue closed') {
+    super(message);
+    this.name = 'RevocationQueueClosed';
+  }
+}
+
 export class RevocationQueue {
   readonly #o: Required<Omit<RevocationQueueOptions, 'onError' | 'pace'>> & RevocationQueueOptions;
   /** Queued user keys → only if missing (false once any caller wants it re-stamped). */
@@ -66,7 +74,7 @@ export class RevocationQueue {
    * with the state version that holds them, once saved.
    */
   add(keys: readonly string[], opts: { onlyMissing?: boolean; urgent?: boolean } = {}): Promise<number> {
-    if (this.#closed) return Promise.reject(new Error('the revocation queue is closed'));
+    if (this.#closed) return Promise.reject(new RevocationQueueClosed('the revocation queue is closed'));
     const onlyMissing = opts.onlyMissing ?? false;
     for (const k of keys) this.#batch.set(k, (this.#batch.get(k) ?? true) && onlyMissing);
     const done = new Promise<number>((resolve, reject) => this.#waiters.push({ resolve, reject }));
@@ -81,7 +89,7 @@ export class RevocationQueue {
   close(): void {
     this.#closed = true;
     this.#wake?.();
-    for (const w of this.#waiters.splice(0)) w.reject(new Error('the revocation queue closed'));
+    for (const w of this.#waiters.splice(0)) w.reject(new RevocationQueueClosed());
   }
 
   async #run(): Promise<void> {

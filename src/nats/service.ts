@@ -17,6 +17,7 @@ import { InvalidNatsKeys, loadNatsKeys } from './keys.js';
 import { keysToRevoke, LeaseCredentials, rotationDetail } from './lease-credentials.js';
 import { NatsMetrics } from './metrics.js';
 import { GrantGate } from './revocation-budget.js';
+import { RevocationQueueClosed } from './revocation-queue.js';
 import { InvalidKek, loadKek, SealedSeedError } from './seed-seal.js';
 
 /** How long start-up waits for the NATS servers to hold the account. */
@@ -165,7 +166,11 @@ export async function startNatsService(deps: NatsServiceDeps): Promise<NatsServi
         ? undefined
         : authority
             .revoke(keys, { waitMs })
-            .catch((err: unknown) => log.error({ err }, 'NATS revocation not yet saved; retrying'));
+            .catch((err: unknown) =>
+              err instanceof RevocationQueueClosed
+                ? log.warn('shutting down with NATS revocations unsaved: the next start pushes them from the store')
+                : log.error({ err }, 'NATS revocation not yet saved; retrying'),
+            );
     // After the lease's own key is queued: the callout's users of the lease need a store read first.
     const callout = calloutKeys(ended).then(async (more) => {
       if (more.length === 0) return undefined;
