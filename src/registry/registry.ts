@@ -223,17 +223,18 @@ export class Registry {
     });
   }
 
-  /** Ends the caller's own lease now. Idempotent: an ended lease stays ended. */
-  async release(id: string, principal: Principal): Promise<void> {
-    const ended = await this.deps.store.transaction(async (tx) => {
+  /** Ends the caller's own lease now, and returns it ended. Idempotent: an ended lease stays ended. */
+  async release(id: string, principal: Principal): Promise<Lease> {
+    const { lease, ended } = await this.deps.store.transaction(async (tx) => {
       const lease = await this.owned(tx, id, principal);
-      if (lease.endedAt !== undefined) return undefined;
+      if (lease.endedAt !== undefined) return { lease, ended: false };
       const now = tx.now();
       const reason = lease.expiresAt <= now ? 'expired' : 'released';
       const actor: Actor = reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal };
-      return this.end(tx, lease, reason, actor, {});
+      return { lease: await this.end(tx, lease, reason, actor, {}), ended: true };
     });
-    if (ended) void this.reportEnded([ended]);
+    if (ended) void this.reportEnded([lease]);
+    return lease;
   }
 
   /** An admin ends one lease now; the ended lease is returned. */

@@ -120,12 +120,9 @@ export const leaseRoutes =
       '/v1/leases/:id',
       { config: { access: 'service', op: 'release' }, schema: { summary: 'Release a lease', params: LeaseParams } },
       async (req, reply) => {
-        const lease = await counted(deps, 'release', async () => {
-          await registry.release(req.params.id, serviceOf(req).principal);
-          return registry.getLease(req.params.id);
-        });
+        const lease = await counted(deps, 'release', () => registry.release(req.params.id, serviceOf(req).principal));
         // A release does not wait for the servers: it says whether they confirmed yet.
-        const nats = lease ? natsStatus([lease]).nats : undefined;
+        const nats = natsStatus([lease]).nats;
         if (nats) void reply.header('snowgate-nats', nats);
         return reply.code(204).send();
       },
