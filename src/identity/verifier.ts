@@ -55,6 +55,8 @@ export class TokenVerifier {
   readonly #clockToleranceMs: number;
   readonly #stsTimeoutMs: number;
   readonly #verified: VerifiedTokens<VerifiedToken>;
+  /** Checks under way, by token. */
+  readonly #pending = new Map<string, Promise<VerifiedToken>>();
 
   constructor(issuers: readonly IssuerConfig[], opts: TokenVerifierOptions) {
     this.#clockToleranceMs = opts.clockToleranceMs;
@@ -95,6 +97,16 @@ export class TokenVerifier {
     if (this.#byEndpoint.size > 0 && looksLikeAwsIamRequest(token)) return this.#verifyAwsIam(token);
     const known = this.#verified.get(token, Date.now());
     if (known) return known;
+    // A fleet rolling out sends the same token many times at once: one check for all of them.
+    let pending = this.#pending.get(token);
+    if (!pending) {
+      pending = this.#verifyJwt(token).finally(() => this.#pending.delete(token));
+      this.#pending.set(token, pending);
+    }
+    return pending;
+  }
+
+  async #verifyJwt(token: string): Promise<VerifiedToken> {
     const trusted = this.#byIssuer.get(unverifiedIssuer(token));
     if (!trusted) throw new InvalidToken('token issuer not accepted', 'unknown_issuer');
     try {

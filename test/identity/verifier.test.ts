@@ -122,6 +122,23 @@ describe('TokenVerifier', () => {
     assert.equal((await rejection(strict.verify(token))).reason, 'expired');
   });
 
+  it('checks a token presented many times at once only once', async () => {
+    const fresh = new TokenVerifier([issuerConfig('corp', corp)], { clockToleranceMs: 0 });
+    const token = await corp.mint({ sub: 'rollout' });
+    const all = await Promise.all(Array.from({ length: 50 }, () => fresh.verify(token)));
+    assert.ok(
+      all.every((v) => v === all[0]),
+      'one result shared by every caller',
+    );
+    const bad = await corp.mint({ aud: 'someone-else' });
+    const refusals = await Promise.allSettled([fresh.verify(bad), fresh.verify(bad)]);
+    assert.deepEqual(
+      refusals.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+    assert.equal((await rejection(fresh.verify(bad))).reason, 'bad_audience', 'a refusal is not remembered');
+  });
+
   it('refuses a token over 16 KiB before any parsing or fetching', async () => {
     const fetches = corp.stats.jwks + corp.stats.discovery;
     const big = await corp.mint({ claims: { pad: 'x'.repeat(20 * 1024) } });
