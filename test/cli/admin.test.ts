@@ -62,7 +62,7 @@ describe('snowgate admin', () => {
   });
 
   it('reads the token from --token-file, which wins over SNOWGATE_TOKEN', async (t) => {
-    const file = path.join(tempDir(t), 'admin-token');
+    const file = path.join(tempDir('cli', t).dir, 'admin-token');
     writeFileSync(file, 'admin-tok\n');
     const r = await run(['admin', '--registry', reg.url, '--token-file', file, 'keys'], {
       env: { SNOWGATE_TOKEN: 'stale-tok' },
@@ -80,7 +80,14 @@ describe('snowgate admin', () => {
     assert.equal(both.code, 2);
     assert.match(both.stderr, /--token-file/);
     const before = reg.seen.length;
-    const missing = await run(['admin', '--registry', reg.url, '--token-file', path.join(tempDir(t), 'none'), 'keys']);
+    const missing = await run([
+      'admin',
+      '--registry',
+      reg.url,
+      '--token-file',
+      path.join(tempDir('cli', t).dir, 'none'),
+      'keys',
+    ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /--token-file/);
     assert.equal(reg.seen.length, before, 'no request made');

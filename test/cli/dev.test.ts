@@ -48,7 +48,7 @@ async function stopDev(p: Running): Promise<void> {
 
 /** `snowgate dev` on free ports, once it has printed its walk-through. */
 async function startDev(t: TestContext) {
-  const data = path.join(tempDir(t), 'data');
+  const data = path.join(tempDir('cli', t).dir, 'data');
   const [port, issuerPort] = [await freePort(), await freePort()];
   const args = ['dev', '--data', data, '--port', String(port), '--issuer-port', String(issuerPort), '--nats-port', '0'];
   const p = start(args);

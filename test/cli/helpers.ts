@@ -1,10 +1,5 @@
 /** Runs the built CLI as a child process, the way users and the conformance suite do. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 // This file compiles to dist/test/cli/; the CLI to dist/src/cli/.
@@ -55,30 +50,6 @@ export function start(args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string
   return { child, stdout: () => out, stderr: () => err, exit };
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { freePort, tempDir, waitFor } from '../support.js';
 
-export function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
-}
+export { freePort, tempDir, waitFor };

@@ -6,7 +6,7 @@ import { run, tempDir } from './helpers.js';
 
 describe('snowgate init', () => {
   it('writes the NATS keys and server config, then refuses to overwrite them with exit 2', async (t) => {
-    const out = path.join(tempDir(t), 'nats');
+    const out = path.join(tempDir('cli', t).dir, 'nats');
     const r = await run(['init', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /nats-server -c \S+nats-server\.conf/);

@@ -29,7 +29,7 @@ describe('snowgate lease', () => {
   after(() => reg.close());
 
   it('--once prints the grant as one JSON line and neither renews nor releases', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const tokenFile = path.join(dir, 'token');
     writeFileSync(tokenFile, 'once-token\n');
     reg.on((r) =>
@@ -84,7 +84,7 @@ describe('snowgate lease', () => {
   });
 
   it('refuses a --creds-file that is a directory with exit 2, before asking for a lease', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const before = reg.seen.length;
     const r = await run(['lease', '--registry', reg.url, '--token-cmd', 'echo dir', '--creds-file', dir]);
     assert.equal(r.code, 2);
@@ -93,7 +93,7 @@ describe('snowgate lease', () => {
   });
 
   it('releases the grant and exits 1 when the creds file cannot be written after it', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const credsFile = path.join(dir, 'nats.creds');
     reg.on((r) => {
       if (r.auth !== 'Bearer cw-grant') return undefined;
@@ -115,7 +115,7 @@ describe('snowgate lease', () => {
   });
 
   it('releases and exits 1, without acquiring anew, when a renewal cannot write the creds file', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const credsFile = path.join(dir, 'nats.creds');
     let grants = 0;
     reg.on((r) => {
@@ -159,7 +159,7 @@ describe('snowgate lease', () => {
   });
 
   it('renews at renewAfter with a fresh token, rewrites the creds file atomically, releases on SIGTERM', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const tokenFile = path.join(dir, 'token');
     const credsFile = path.join(dir, 'nats.creds');
     writeFileSync(tokenFile, 'keep-1');

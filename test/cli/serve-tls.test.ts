@@ -60,7 +60,7 @@ function get(port: number, ca: string, agent: https.Agent): Promise<string> {
 
 describe('snowgate serve --check', () => {
   it('exits 0 on a configuration that loads, without starting, and 2 naming the key otherwise', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const ok = path.join(dir, 'ok.json');
     writeFileSync(ok, JSON.stringify(config(dir, 1)));
     const r = await run(['serve', '--check', '--config', ok]);
@@ -79,7 +79,7 @@ describe('snowgate serve --check', () => {
 
 describe('snowgate serve with server.tls', () => {
   it('refuses files that are missing or not a pair, naming the key (exit 2)', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const a = certificate(dir, 'a');
     const b = certificate(dir, 'b');
     for (const [tls, why] of [
@@ -95,7 +95,7 @@ describe('snowgate serve with server.tls', () => {
   });
 
   it('serves HTTPS, and takes a renewed certificate on SIGHUP without dropping open connections', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const first = certificate(dir, 'first');
     const second = certificate(dir, 'second');
     const live = { cert: path.join(dir, 'tls.crt'), key: path.join(dir, 'tls.key') };
@@ -143,7 +143,7 @@ describe('snowgate serve with server.tls', () => {
 
 describe('snowgate dev-issuer', () => {
   it('runs the dev issuer alone and prints how to get tokens from it', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const port = await freePort();
     const p = start(['dev-issuer', '--data', dir, '--port', String(port)]);
     t.after(() => p.child.kill('SIGKILL'));

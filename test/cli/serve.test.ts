@@ -17,7 +17,7 @@ function config(dir: string, port: number): Record<string, unknown> {
 
 describe('snowgate serve', () => {
   it('refuses a configuration with an unknown key, exit 2 naming it', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const cfg = config(dir, 0) as { lease: Record<string, unknown> };
     cfg.lease.tll = '10s';
     const file = path.join(dir, 'bad.json');
@@ -29,7 +29,7 @@ describe('snowgate serve', () => {
   });
 
   it('refuses an impossible layout and an unreadable file with exit 2', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const cfg = config(dir, 0) as { pools: { layout: unknown }[] };
     cfg.pools[0]!.layout = { timestampBits: 42, nodeBits: 12, sequenceBits: 12 };
     const file = path.join(dir, 'bad.yaml');
@@ -41,13 +41,13 @@ describe('snowgate serve', () => {
   });
 
   it('without --config, needs config/snowgate.yaml in the working folder', async (t) => {
-    const r = await run(['serve'], { cwd: tempDir(t) });
+    const r = await run(['serve'], { cwd: tempDir('cli', t).dir });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /config\/snowgate\.yaml/);
   });
 
   it('serves until SIGTERM, then exits 0', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir('cli', t).dir;
     const port = await freePort();
     const file = path.join(dir, 'ok.json');
     writeFileSync(file, JSON.stringify({ ...config(dir, port), log: { level: 'silent' } }));

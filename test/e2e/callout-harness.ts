@@ -35,7 +35,7 @@ export interface CalloutRegistry {
 export async function startCalloutRegistry(
   o: { lease?: Record<string, unknown>; readerTtl?: string } = {},
 ): Promise<CalloutRegistry> {
-  const dir = tempDir('callout-e2e');
+  const dir = tempDir('callout-e2e').dir;
   const cleanup: Array<() => Promise<unknown>> = [async () => rmSync(dir, { recursive: true, force: true })];
   const close = async () => {
     for (const f of cleanup.reverse()) await f().catch(() => undefined);

@@ -72,7 +72,7 @@ async function serviceToken(walkthrough: string): Promise<string> {
 }
 
 async function startDev(t: TestContext): Promise<{ registry: string; cwd: string }> {
-  const cwd = tempDir(t);
+  const cwd = tempDir('cli', t).dir;
   const [port, issuerPort] = [await freePort(), await freePort()];
   const ports = ['--port', String(port), '--issuer-port', String(issuerPort), '--nats-port', '0'];
   const p = start(['dev', '--data', path.join(cwd, 'data'), ...ports], { cwd });

@@ -1,21 +1,17 @@
 /** End-to-end harness: the real CLI as a child process, a real oidc-provider issuer, free loopback ports. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startDevIssuer, type DevIssuer } from '../../src/identity/dev-issuer.js';
 
-export { freePort } from '../nats/harness.js';
+import { freePort, tempDir } from '../support.js';
+
+export { freePort, tempDir };
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
-
-export function tempDir(label: string): { dir: string; remove(): void } {
-  const dir = mkdtempSync(path.join(tmpdir(), `snowgate-${label}-`));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** A real OIDC issuer (oidc-provider) with one client per subject; tokens via client_credentials. */
 export async function startIssuer(

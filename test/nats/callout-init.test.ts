@@ -23,7 +23,7 @@ describe('snowgate init --auth-callout', () => {
   let server: TestNatsServer;
   const closing: NatsConnection[] = [];
   before(async () => {
-    dir = tempDir('callout-init');
+    dir = tempDir('callout-init').dir;
     await initNats(dir, { authCallout: true });
     keys = await loadNatsKeys(dir);
     server = await startNatsServer({ dir, bin: natsServer210() });
@@ -54,7 +54,7 @@ describe('snowgate init --auth-callout', () => {
     assert.deepEqual([sentinel.nats.pub, sentinel.nats.sub], [{ deny: ['>'] }, { deny: ['>'] }]);
     assert.ok(readFileSync(path.join(dir, 'nats-server.conf'), 'utf8').includes(c.account.publicKey));
 
-    const plain = tempDir('plain-init');
+    const plain = tempDir('plain-init').dir;
     try {
       const { files } = await initNats(plain);
       assert.deepEqual(files.map((f) => path.basename(f)).sort(), [
@@ -72,7 +72,7 @@ describe('snowgate init --auth-callout', () => {
   });
 
   it('serve refuses nats.authCallout on a dir made without --auth-callout, naming the key', async () => {
-    const plain = tempDir('plain-serve');
+    const plain = tempDir('plain-serve').dir;
     try {
       await initNats(path.join(plain, 'nats'));
       const config = resolveConfig({

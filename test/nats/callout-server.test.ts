@@ -33,7 +33,7 @@ describe('nats-server 2.10 auth callout in operator mode', () => {
   before(async () => {
     const bin = natsServer210();
     assert.match(execFileSync(bin, ['--version'], { encoding: 'utf8' }), /v2\.1\d\./);
-    const dir = tempDir('callout');
+    const dir = tempDir('callout').dir;
     await initNats(dir);
     keys = await loadNatsKeys(dir);
     const port = await freePort();

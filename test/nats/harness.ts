@@ -1,8 +1,6 @@
 // A real nats-server in operator mode, from the config `initNats` writes, on a free loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -14,32 +12,9 @@ import { MemoryNatsStateStore } from '../../src/nats/state.js';
 
 export { sleep };
 
-export function tempDir(label: string): string {
-  return mkdtempSync(path.join(tmpdir(), `sg-nats-${label}-`));
-}
+import { freePort, tempDir, waitFor } from '../support.js';
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+export { freePort, tempDir, waitFor };
 
 export interface TestNats {
   dir: string;
@@ -65,7 +40,7 @@ export interface StartNatsOptions {
 
 /** `initNats` into a fresh dir, then `nats-server -c DIR/nats-server.conf -a 127.0.0.1 -p PORT`. */
 export async function startNats(opts: StartNatsOptions = {}): Promise<TestNats> {
-  const dir = opts.dir ?? tempDir('srv');
+  const dir = opts.dir ?? tempDir('srv').dir;
   if (!opts.dir) await initNats(dir);
   const keys = await loadNatsKeys(dir);
   const port = opts.port ?? (await freePort());

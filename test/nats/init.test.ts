@@ -12,7 +12,7 @@ import { connectCreds, connectUser, startNats, tempDir, type TestNats } from './
 
 describe('initNats', () => {
   it('writes private files, refuses a second init naming the file, and loads back', async () => {
-    const dir = path.join(tempDir('init'), 'nested', 'nats');
+    const dir = path.join(tempDir('init').dir, 'nested', 'nats');
     try {
       const { files } = await initNats(dir);
       assert.deepEqual(files.map((f) => path.basename(f)).sort(), [
@@ -66,7 +66,7 @@ describe('initNats', () => {
   });
 
   it('refuses a manifest whose seeds do not match their keys', async () => {
-    const dir = tempDir('bad');
+    const dir = tempDir('bad').dir;
     try {
       await initNats(dir);
       const file = path.join(dir, MANIFEST_FILE);

@@ -47,7 +47,7 @@ describe('SeedSealer', () => {
   });
 
   it('writes the KEK file 0600 whatever the umask, never over another, and reads it back', async () => {
-    const dir = tempDir('kek');
+    const dir = tempDir('kek').dir;
     const file = path.join(dir, KEK_FILE);
     await withUmask(0, () => writeKek(file));
     assert.equal(mode(file), 0o600);
@@ -105,7 +105,7 @@ describe('NatsAuthority with sealed seeds', () => {
 
 describe('private files', () => {
   it('makes the SQLite folders 0700 and the database and its WAL 0600, whatever the umask', () => {
-    const root = tempDir('private');
+    const root = tempDir('private').dir;
     const file = path.join(root, 'a', 'b', 'snowgate.db');
     const store = withUmask(0, () => new SqliteStore(file));
     try {
@@ -126,7 +126,7 @@ describe('private files', () => {
   });
 
   it('adds a KEK to an init dir from before, once', async () => {
-    const dir = tempDir('old-init');
+    const dir = tempDir('old-init').dir;
     await assert.rejects(addKek(dir), /run `snowgate init/);
     writeFileSync(path.join(dir, 'snowgate-nats.json'), '{}');
     const { file } = await withUmask(0, () => addKek(dir));

@@ -196,7 +196,7 @@ describe('nats-server with snowgate JWTs', () => {
 
 describe('AccountPublisher before the server is up', () => {
   it('is not ready, times out a push, and delivers it once the server starts', async () => {
-    const dir = tempDir('late');
+    const dir = tempDir('late').dir;
     await initNats(dir);
     const keys = await loadNatsKeys(dir);
     const port = await freePort();
