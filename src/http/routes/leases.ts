@@ -1,13 +1,12 @@
 /** Service endpoints: grant, renew, release, pools, lineage (CONTRACT §4). */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from 'typebox';
-import { InvalidRequest, RateLimited } from '../../errors.js';
-import type { Grant } from '../../registry/registry.js';
+import { InvalidRequest } from '../../errors.js';
 import type { Lease } from '../../registry/types.js';
-import { isPublicKey } from '../../nats/nkey.js';
 import { decodeId, parseIdString } from '../../snowflake/codec.js';
 import { LeaseResponse, LineageResponse } from '../../client/wire.js';
 import { countFailure, serviceOf } from '../access.js';
+import { grantLease } from '../grant.js';
 import type { AppDeps } from '../app.js';
 import { iso, layoutJson, leaseJson } from '../present.js';
 import { AcquireBody, EmptyBody, LeaseParams, LineageParams, LineageQuery } from '../schemas.js';
@@ -66,36 +65,7 @@ export const leaseRoutes =
         schema: { summary: 'Lease a node', body: AcquireBody, response: { 201: LeaseResponse } },
       },
       async (req, reply) => {
-        const grant: { g: Grant; seed?: string } = await counted(deps, 'acquire', async () => {
-          const { principal, issuer, instance } = serviceOf(req);
-          const wait = deps.acquireLimiter.take(`${principal.issuer}:${principal.subject}`);
-          if (wait > 0) throw new RateLimited('too many lease requests from this principal', wait);
-          if (req.body.natsPublicKey !== undefined && !isPublicKey(req.body.natsPublicKey, 'user')) {
-            throw new InvalidRequest('natsPublicKey: not a NATS user public key (its checksum does not match)');
-          }
-          const user = credentials && req.body.natsPublicKey === undefined ? credentials.newUser() : undefined;
-          const natsPublicKey = credentials ? (req.body.natsPublicKey ?? user?.publicKey) : undefined;
-          const slot = credentials?.admit();
-          try {
-            const g = await registry.acquire({
-              principal,
-              policy: {
-                dynamic: issuer.dynamic,
-                ...(issuer.pools ? { pools: issuer.pools } : {}),
-                ...(issuer.maxPrincipals !== undefined ? { maxPrincipals: issuer.maxPrincipals } : {}),
-              },
-              pool: req.body.pool ?? 'default',
-              // The token's instance (a pod name, an AWS session) unless the request names one.
-              ...((req.body.instance ?? instance) !== undefined ? { instance: req.body.instance ?? instance } : {}),
-              ...(req.body.node !== undefined ? { node: req.body.node } : {}),
-              ...(natsPublicKey !== undefined ? { natsPublicKey } : {}),
-            });
-            slot?.granted();
-            return { g, ...(user ? { seed: user.seed } : {}) };
-          } finally {
-            slot?.abandoned(); // a no-op once granted
-          }
-        });
+        const grant = await counted(deps, 'acquire', () => grantLease(deps, serviceOf(req), req.body));
         const superseded = grant.g.superseded;
         return reply.code(201).send({
           ...body(grant.g.lease, grant.g.now, grant.seed),
