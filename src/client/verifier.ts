@@ -251,7 +251,7 @@ export class LineageVerifier {
       if (at < 0 || !isDecimal(subject, at, tokenEnd(subject, at), node)) r.problems.push('node_mismatch');
     }
     if (timestampMs > this.o.clock.now() + this.o.maxClockSkewMs) r.problems.push('future');
-    if (this.window.add(id)) {
+    if (this.window.add(pool.high, pool.low)) {
       r.duplicate = true;
       r.problems.push('duplicate');
     } else {
