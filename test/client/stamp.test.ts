@@ -45,4 +45,12 @@ describe('StampHeaders', () => {
     new StampHeaders('2').encode();
     assert.deepEqual(Buffer.from(a), copy);
   });
+
+  it('keeps every block it handed out intact across slabs and ID lengths', () => {
+    // Far more than one slab's worth, held at once as nats.js holds a batch before writing it.
+    const ids = Array.from({ length: 2000 }, (_, i) => String(BigInt(ID) + BigInt(i) * 7919n).slice(0, 1 + (i % 19)));
+    const blocks = ids.map((id) => new StampHeaders(id).encode());
+    for (const [i, id] of ids.entries())
+      assert.deepEqual(Buffer.from(blocks[i]!), Buffer.from(natsjs(id).encode()), id);
+  });
 });
