@@ -98,21 +98,34 @@ interface Rates {
    * cost it nothing, and it finds a fresh one when it is back. Other threads' CPU (GC) counts too.
    */
   cpu: number;
+  /**
+   * Per second of wall time in the best slice: on a shared machine, the window the others left
+   * it most of the CPU. A cap-bound rate can only lose to the machine (a millisecond spent off
+   * the CPU is 4,096 IDs gone), so the best slice is the closest to what a core of its own does.
+   */
+  best: number;
 }
 
 /** Rates of every variant in alternating slices, so the machine's load swings hit all alike. */
 function rates(variants: Array<() => unknown>, windowMs: number, slices: number): Rates[] {
   for (const v of variants) spin(v, 200); // JIT warm-up
-  const totals = variants.map(() => ({ n: 0, cpuMs: 0 }));
+  const totals = variants.map(() => ({ n: 0, cpuMs: 0, wallMs: 0, best: 0 }));
   for (let s = 0; s < slices; s++) {
     for (const [i, v] of variants.entries()) {
+      const t = totals[i]!;
       const cpu = process.cpuUsage();
-      totals[i]!.n += spin(v, windowMs / slices);
+      const start = performance.now();
+      const n = spin(v, windowMs / slices);
+      // The slice's own length: spin() overruns its window by up to 512 calls.
+      const wallMs = performance.now() - start;
       const used = process.cpuUsage(cpu);
-      totals[i]!.cpuMs += (used.user + used.system) / 1000;
+      t.n += n;
+      t.wallMs += wallMs;
+      t.cpuMs += (used.user + used.system) / 1000;
+      t.best = Math.max(t.best, n / (wallMs / 1000));
     }
   }
-  return totals.map((t) => ({ wall: t.n / (windowMs / 1000), cpu: t.n / (t.cpuMs / 1000) }));
+  return totals.map((t) => ({ wall: t.n / (t.wallMs / 1000), cpu: t.n / (t.cpuMs / 1000), best: t.best }));
 }
 
 /** Duplicates among `n` IDs from `next`: sorted, each ID equal to the one before counts once. */
@@ -148,7 +161,9 @@ export function generatorBench(o: { windowMs: number; slices: number }): Generat
   const dups = PEERS.map((make) => duplicates(make().bigint, 1_000_000));
   const ten = duplicates(ours().bigint, 10_000_000);
 
-  const rows = [['generator', 'bigint/s', 'vs cap', 'per CPU-s', 'vs cap', 'string/s', 'per CPU-s', 'dups in 1M', '']];
+  const rows = [
+    ['generator', 'bigint/s', 'vs cap', 'best slice', 'per CPU-s', 'vs cap', 'string/s', 'per CPU-s', 'dups in 1M', ''],
+  ];
   for (const [i, p] of peers.entries()) {
     const d = dups[i] ?? { duplicates: NaN, increasing: true };
     const [b, str] = [r[2 * i]!, r[2 * i + 1]!];
@@ -156,6 +171,7 @@ export function generatorBench(o: { windowMs: number; slices: number }): Generat
       p.name,
       millions(b.wall),
       percent(b.wall / CAP_PER_SECOND),
+      percent(b.best / CAP_PER_SECOND),
       millions(b.cpu),
       percent(b.cpu / CAP_PER_SECOND),
       millions(str.wall),
@@ -174,8 +190,9 @@ export function generatorBench(o: { windowMs: number; slices: number }): Generat
   );
   const [b, str] = [r[0]!, r[1]!];
   console.log(
-    `snowgate next() = ${percent(b.wall / CAP_PER_SECOND)} of the cap (${percent(b.cpu / CAP_PER_SECOND)} per CPU-second; ` +
-      `target ≥ 98%); nextString() = ${millions(str.wall)}/s (${millions(str.cpu)} per CPU-second; target ≥ 3.50 M/s)`,
+    `snowgate next() = ${percent(b.wall / CAP_PER_SECOND)} of the cap over all slices, ${percent(b.best / CAP_PER_SECOND)} in the best ` +
+      `(${percent(b.cpu / CAP_PER_SECOND)} per CPU-second; target ≥ 98%); ` +
+      `nextString() = ${millions(str.wall)}/s (${millions(str.cpu)} per CPU-second; target ≥ 3.50 M/s)`,
   );
   return { bigint: b, string: str, duplicatesIn10M: ten.duplicates };
 }
