@@ -85,6 +85,41 @@ describe('LineageVerifier without a registry', () => {
   });
 });
 
+describe('LineageVerifier reads its clock for the future check', () => {
+  it('flags a timestamp beyond maxClockSkew of the clock as it is now, read again when the last reading is passed', async () => {
+    let now = NOW;
+    let reads = 0;
+    const clock = { now: () => (reads++, now) };
+    const v = new LineageVerifier({ pools: { default: LAYOUT }, subjectTemplate: null, maxClockSkewMs: 1000, clock });
+    const at = (ms: number) => generator(1, { now: () => ms }).nextString();
+    assert.deepEqual((await v.check(msg('x', at(NOW)))).problems, []);
+    const before = reads;
+    for (let i = 0; i < 100; i++) await v.check(msg('x', at(NOW + 1000)));
+    assert.equal(reads, before, 'timestamps within the last reading need no new one');
+    assert.deepEqual((await v.check(msg('x', at(NOW + 1001)))).problems, ['future']);
+    now = NOW + 5000; // the clock moved on: what was ahead of it no longer is
+    assert.deepEqual((await v.check(msg('x', at(NOW + 5500)))).problems, []);
+  });
+
+  it('sees a clock stepped back within 1024 checks', async () => {
+    let now = NOW + 60_000;
+    const v = new LineageVerifier({
+      pools: { default: LAYOUT },
+      subjectTemplate: null,
+      maxClockSkewMs: 1000,
+      clock: { now: () => now },
+    });
+    const g = generator(1, { now: () => NOW + 30_000 });
+    assert.deepEqual((await v.check(msg('x', g.nextString()))).problems, []);
+    now = NOW; // stepped back a minute: the same timestamps are now 30 s ahead of it
+    const flagged: number[] = [];
+    for (let i = 0; i < 1100; i++)
+      if ((await v.check(msg('x', g.nextString()))).problems.includes('future')) flagged.push(i);
+    assert.ok(flagged.length > 0 && flagged[0]! < 1024, `first flagged at ${flagged[0]}`);
+    assert.equal(flagged.length, 1100 - flagged[0]!, 'every check after the new reading');
+  });
+});
+
 describe('LineageVerifier decodes as the codec does', () => {
   it('any string, any layout: the same fields, or malformed_id exactly where the codec throws', async () => {
     const layouts = fc
