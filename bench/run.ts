@@ -3,7 +3,8 @@
  * them (native signer), and with the stock @nats-io/jwt + @nats-io/nkeys signer, plus the raw
  * JWT signing rates behind the difference; then the client SDK (bench/client). A measurement,
  * not a test: nothing here fails on a slow machine; the target line is for a human to read.
- * `npm run bench -- SUITE...` runs only the suites named (`registry`, `client`, `callout`).
+ * `npm run bench -- SUITE...` runs only the suites named (`registry`, `client`, `callout`, and
+ * `postgres`: the PostgreSQL replica part of `registry` alone).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +18,12 @@ import { revocationBench } from './revocations.js';
 import { setUp, type Bench } from './setup.js';
 import { signingRates } from './signing.js';
 import { httpBench } from './http/run.js';
+import { replicaSuite } from './http/replicas.js';
 import { calloutBench } from './callout.js';
 import { clientBench } from './client/run.js';
 
 const QUICK = process.argv.includes('--quick');
+const PG_URL = process.env.SNOWGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ALL_POOLS = ['10:0.1', '10:0.9', '16:0.1', '16:0.9', '22:0.1', '22:0.9'];
 // BENCH_POOLS="10:0.1,16:0.9" picks pools; --quick leaves out the 22-bit pool at 90 % (3.8 M leases).
 const POOLS = process.env.BENCH_POOLS?.split(',') ?? (QUICK ? ALL_POOLS.slice(0, 5) : ALL_POOLS);
@@ -51,6 +54,11 @@ const SUITES: Record<string, () => Promise<void>> = {
     cleanup.defer(() => rmSync(root, { recursive: true, force: true }));
     await calloutBench(root, cleanup, FAST, SLICES);
   },
+  postgres: async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'snowgate-bench-'));
+    cleanup.defer(() => rmSync(root, { recursive: true, force: true }));
+    await replicaSuite(root, PG_URL, QUICK, cleanup);
+  },
 };
 
 async function main(): Promise<void> {
@@ -60,7 +68,8 @@ async function main(): Promise<void> {
   if (unknown.length > 0)
     throw new Error(`no bench suite ${unknown.join(', ')}; suites: ${Object.keys(SUITES).join(', ')}`);
   try {
-    for (const name of named.length > 0 ? named : Object.keys(SUITES)) await SUITES[name]!();
+    // `postgres` is part of `registry`: not run twice by default.
+    for (const name of named.length > 0 ? named : ['registry', 'client', 'callout']) await SUITES[name]!();
   } finally {
     await cleanup.run();
   }
@@ -106,7 +115,7 @@ async function registryBench(): Promise<void> {
     {
       quick: QUICK,
       pools: POOLS,
-      pgUrl: process.env.SNOWGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      pgUrl: PG_URL,
     },
     cleanup,
   );

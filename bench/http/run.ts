@@ -5,19 +5,19 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { initNats } from '../../src/nats/init.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Cleanup } from '../cleanup.js';
 import { startNatsServer } from '../nats-server.js';
 import { table } from '../report.js';
-import { startIssuer, type BenchIssuer } from './issuer.js';
+import { startIssuer } from './issuer.js';
+import { config, freePort } from './config.js';
 import { burst, cycles, plain, renewals, type Load } from './load.js';
 import { prefill } from './prefill.js';
+import { replicaBench, replicaSummary } from './replicas.js';
 import { joseVerifies, sqliteCommits } from './raw.js';
 import { startServe } from './serve.js';
 
@@ -27,35 +27,6 @@ export interface HttpBenchOptions {
   pgUrl: string;
   /** Pools to run, as "bits:occupancy", e.g. "10:0.1". */
   pools: string[];
-}
-
-const LAYOUTS: Record<number, { timestampBits: number; nodeBits: number; sequenceBits: number }> = {
-  10: { timestampBits: 41, nodeBits: 10, sequenceBits: 12 },
-  16: { timestampBits: 41, nodeBits: 16, sequenceBits: 6 },
-  22: { timestampBits: 39, nodeBits: 22, sequenceBits: 2 },
-};
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
-
-function config(port: number, issuer: BenchIssuer, store: object, bits: number, extra: object = {}) {
-  return {
-    // Every load comes from this one address: the per-address limit would measure itself.
-    server: { host: '127.0.0.1', port, perAddress: { requestsPerSecond: 0 } },
-    store,
-    lease: { ttl: '10m', maxClockSkew: '2s', maxPerPrincipal: 64, acquiresPerSecond: 0 },
-    pools: [{ name: 'default', epoch: '2024-01-01T00:00:00Z', layout: LAYOUTS[bits] }],
-    issuers: [
-      { name: 'bench', issuer: issuer.issuer, jwksUri: issuer.jwksUri, audience: ['snowgate'], algorithms: ['RS256'] },
-    ],
-    log: { level: 'error' },
-    ...extra,
-  };
 }
 
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -165,63 +136,16 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   const sqliteBurst = await burst([burstServed.url], tokens, 1100).finally(() => burstServed.stop());
 
   // PostgreSQL: one replica, then three on one database.
-  let pgLine = 'PostgreSQL: not reachable, skipped';
-  const admin = new pg.Client({ connectionString: o.pgUrl });
-  if (
-    await admin.connect().then(
-      () => true,
-      () => false,
-    )
-  ) {
-    const db = `sg_bench_${process.pid}`;
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${db}`);
-    cleanup.defer(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
-    });
-    const url = new URL(o.pgUrl);
-    url.pathname = `/${db}`;
-    const replicas = [];
-    for (let i = 0; i < 3; i++) {
-      replicas.push(
-        await startServe(
-          root,
-          `pg${i}`,
-          config(await freePort(), issuer, { kind: 'postgres', url: url.toString() }, 10),
-        ),
-      );
-    }
-    try {
-      const one = await cycles(replicas[0]!.url, tokens, secs, 9);
-      const three = await Promise.all(
-        replicas.map((r, i) => cycles(r.url, tokens.slice(i * 20, i * 20 + 20), secs, 3)),
-      );
-      const threeRate = three.reduce((n, l) => n + l.perSecond, 0);
-      lines.push(row('PostgreSQL, 1 replica (9 connections): cycles', one));
-      lines.push([
-        'PostgreSQL, 3 replicas (3 connections each): cycles',
-        fmt(threeRate),
-        '',
-        '',
-        String(three.reduce((n, l) => n + l.failed, 0)),
-      ]);
-      // autocannon stops with cycles half done (acquired, never released): start the burst empty.
-      const wipe = new pg.Client({ connectionString: url.toString() });
-      await wipe.connect();
-      await wipe.query('TRUNCATE leases, nodes, pool_cursor, audit');
-      await wipe.end();
-      const pgBurst = await burst(
-        replicas.map((r) => r.url),
-        tokens,
-        1100,
-      );
-      pgLine =
-        `PostgreSQL 3 replicas / 1 = ${(threeRate / one.perSecond).toFixed(2)} (target ≥ 1.5); ` +
-        `1,100 acquires at once on 1,024 nodes over 3 replicas: ${pgBurst.granted} granted on ${pgBurst.nodes} nodes in ${(pgBurst.ms / 1000).toFixed(2)} s (target: 1024 in < 2 s)`;
-    } finally {
-      for (const r of replicas) await r.stop();
-    }
+  const replicas = await replicaBench(root, o.pgUrl, issuer, tokens, secs, cleanup);
+  if (replicas) {
+    lines.push(row('PostgreSQL, 1 replica (9 connections): cycles', replicas.one));
+    lines.push([
+      'PostgreSQL, 3 replicas (3 connections each): cycles',
+      fmt(replicas.three.perSecond),
+      '',
+      '',
+      String(replicas.three.failed),
+    ]);
   }
 
   console.log(`\nHTTP: a real serve under autocannon (${secs} s a load after 1 s warm-up)`);
@@ -244,6 +168,6 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
     `1,100 acquires at once on 1,024 nodes (SQLite): ${sqliteBurst.granted} granted on ${sqliteBurst.nodes} nodes in ${(sqliteBurst.ms / 1000).toFixed(2)} s (target: 1024 in < 2 s); ` +
       `1,100 requests at once to the bare route: ${(bareBurst.ms / 1000).toFixed(2)} s (burst / bare = ${(sqliteBurst.ms / bareBurst.ms).toFixed(2)})`,
   );
-  ratios.push(pgLine);
+  ratios.push(replicaSummary(replicas));
   for (const r of ratios) console.log(r);
 }
