@@ -7,8 +7,8 @@
  *   arrive together in one transaction (group commit: one fsync for all, each unit in a savepoint
  *   so one that fails leaves its neighbours alone, none answered before the commit is durable).
  *   PostgreSQL runs units concurrently: a claimed node, a lease being changed and the grants of
- *   one principal are locked, and only the audit append and COMMIT are serialized (so audit ids
- *   follow commit order and paging with `after` never skips an entry).
+ *   one principal are locked; audit entries get their ids when the feed is read, so paging with
+ *   `after` never skips an entry without serializing COMMITs (postgres-audit.ts).
  *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. The store may
  *   run `fn` more than once (after a connection lost before COMMIT, or a lost race), so `fn` has no
  *   effect outside `tx` but its return value.

@@ -6,11 +6,13 @@
  *   leases are read, so two grants cannot both pass `maxPerPrincipal` or supersede one lease twice;
  * - a node being claimed: its row (`FOR UPDATE SKIP LOCKED`), so concurrent grants take different
  *   nodes instead of queueing on one; the unique index on unended leases stays the guarantee;
- * - the audit append and COMMIT (see `flush`), so audit ids follow commit order.
- * Independent grants, renewals and releases share nothing else.
+ * Independent grants, renewals and releases share nothing else: audit entries are appended
+ * without a lock and numbered when the feed is read (postgres-audit.ts).
  */
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
+import { auditInsert } from './postgres-audit.js';
+import { lit, prepared, script } from './postgres-sql.js';
 import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx } from './port.js';
 import {
   leaseFromRow,
@@ -24,15 +26,17 @@ import {
   type NodeRow,
 } from './rows.js';
 
-/** Serializes the audit append and COMMIT of every unit. */
-const AUDIT_LOCK = 0x61756474; // "audt"
+/** The pool's node cursor, as read beside a node. */
+type CursorCols = { cursor_next: number | null; cursor_ranges: string | null };
 
 function inRanges(column: string, pool: PoolRef): string {
   return `(${pool.nodes.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
 }
 
-export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): Promise<void> } {
-  const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await c.query<R>(sql, args)).rows;
+export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): Promise<void> } {
+  const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) =>
+    (await c.query<R>(prepared(sql, args))).rows;
+  const run = async (sql: string, args: unknown[]) => c.query(prepared(sql, args));
   const one = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await all<R>(sql, args))[0];
   const lease = async (sql: string, args: unknown[]) => {
     const r = await one<LeaseRow>(sql, args);
@@ -45,14 +49,33 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
   const audits: NewAuditEntry[] = [];
 
   const coldestFreeNode = async (pool: PoolRef) => {
-    const coldest = `SELECT * FROM nodes WHERE pool = $1 AND holder IS NULL AND NOT pinned AND ${inRanges('node', pool)}
-      ORDER BY last_end NULLS FIRST, node LIMIT 1 FOR UPDATE SKIP LOCKED`;
+    const key = rangesKey(pool.nodes);
+    // The cursor comes with the node, in the same snapshot: when it says every node of the pool
+    // has its row, the node found is the coldest there is, and no unit needs the cursor's lock.
+    // That is every grant once a pool is all there; only chunk creation takes turns.
+    const coldest = `SELECT n.*, c.next_node AS cursor_next, c.ranges AS cursor_ranges
+      FROM nodes n LEFT JOIN pool_cursor c ON c.pool = n.pool
+      WHERE n.pool = $1 AND n.holder IS NULL AND NOT n.pinned AND ${inRanges('n.node', pool)}
+      ORDER BY n.last_end NULLS FIRST, n.node LIMIT 1 FOR UPDATE OF n SKIP LOCKED`;
+    const allThere = (c: CursorCols | undefined) =>
+      c?.cursor_ranges === key && !nextChunk(pool.nodes, Number(c.cursor_next));
+    const first = await one<NodeRow & CursorCols>(coldest, [pool.name]);
+    if (first && (first.last_end === null || allThere(first))) return nodeFromRow(first);
+    if (!first) {
+      // Nothing free that no other unit holds: the pool is full, unless some chunk is yet to come.
+      const cur = await one<CursorCols>(
+        'SELECT next_node AS cursor_next, ranges AS cursor_ranges FROM pool_cursor WHERE pool = $1',
+        [pool.name],
+      );
+      if (allThere(cur)) {
+        // Read after the cursor, so it sees every row the cursor's chunks created.
+        const again = await one<NodeRow>(coldest, [pool.name]);
+        return again ? nodeFromRow(again) : undefined;
+      }
+    }
     for (;;) {
-      const r = await one<NodeRow>(coldest, [pool.name]);
-      if (r && r.last_end === null) return nodeFromRow(r);
       // No never-granted node among the rows: create the next chunk, if the pool has one.
-      const key = rangesKey(pool.nodes);
-      await c.query('INSERT INTO pool_cursor (pool, next_node, ranges) VALUES ($1, -1, $2) ON CONFLICT DO NOTHING', [
+      await run('INSERT INTO pool_cursor (pool, next_node, ranges) VALUES ($1, -1, $2) ON CONFLICT DO NOTHING', [
         pool.name,
         key,
       ]);
@@ -65,16 +88,12 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
       if (again && again.last_end === null) return nodeFromRow(again);
       const chunk = nextChunk(pool.nodes, cur.ranges === key ? Number(cur.next_node) : -1);
       if (!chunk) return again ? nodeFromRow(again) : undefined;
-      await c.query(
+      await run(
         `INSERT INTO nodes (pool, node, generation) SELECT $1, g, 0 FROM generate_series($2::int, $3::int) g
          ON CONFLICT DO NOTHING`,
         [pool.name, chunk[0], chunk[1]],
       );
-      await c.query('UPDATE pool_cursor SET next_node = $2, ranges = $3 WHERE pool = $1', [
-        pool.name,
-        chunk[1] + 1,
-        key,
-      ]);
+      await run('UPDATE pool_cursor SET next_node = $2, ranges = $3 WHERE pool = $1', [pool.name, chunk[1] + 1, key]);
     }
   };
 
@@ -85,21 +104,20 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
       (await all('SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1', [key])).length > 0,
     holders: async (pool, issuer) => {
       // Grants that ask take turns per issuer and pool, so a cap holds when new principals race.
-      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`holders\n${issuer}\n${pool}`]);
-      const [r] = await all<{ n: string }>(
-        'SELECT COUNT(DISTINCT subject) AS n FROM leases WHERE issuer = $1 AND pool = $2 AND ended_at IS NULL',
-        [issuer, pool],
-      );
-      return Number(r?.n ?? 0);
+      const [, r] = await script(c, [
+        `SELECT pg_advisory_xact_lock(hashtextextended(${lit(`holders\n${issuer}\n${pool}`)}, 0))`,
+        `SELECT COUNT(DISTINCT subject) AS n FROM leases WHERE issuer = ${lit(issuer)} AND pool = ${lit(pool)} AND ended_at IS NULL`,
+      ]);
+      return Number((r!.rows[0] as { n: string } | undefined)?.n ?? 0);
     },
     activeLeasesOf: async (p: Principal, pool?: string) => {
-      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${p.issuer}\n${p.subject}`]);
-      const byPool = pool === undefined ? '' : 'AND pool = $3';
-      const rows = await all<LeaseRow>(
-        `SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL ${byPool} FOR UPDATE`,
-        pool === undefined ? [p.issuer, p.subject] : [p.issuer, p.subject, pool],
-      );
-      return rows.map(leaseFromRow);
+      // The lock, then the read in a snapshot taken after it: one round trip (postgres-sql.ts).
+      const [, r] = await script(c, [
+        `SELECT pg_advisory_xact_lock(hashtextextended(${lit(`${p.issuer}\n${p.subject}`)}, 0))`,
+        `SELECT * FROM leases WHERE issuer = ${lit(p.issuer)} AND subject = ${lit(p.subject)} AND ended_at IS NULL
+         ${pool === undefined ? '' : `AND pool = ${lit(pool)}`} FOR UPDATE`,
+      ]);
+      return (r!.rows as LeaseRow[]).map(leaseFromRow);
     },
     activeLeaseOn: (pool, n) =>
       lease('SELECT * FROM leases WHERE pool = $1 AND node = $2 AND ended_at IS NULL FOR UPDATE', [pool, n]),
@@ -151,9 +169,14 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
     },
     insertLease: async (l: Lease) => {
       const r = leaseToRow(l);
-      await c.query(
-        `INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
-           nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      // The lease and its node's row in one statement: the node's row reuses the lease's values.
+      await run(
+        `WITH lease AS (
+           INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
+             nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))
+         INSERT INTO nodes (pool, node, generation, last_issuer, last_subject, holder) VALUES ($2, $3, $4, $5, $6, $1)
+         ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
+           last_issuer = excluded.last_issuer, last_subject = excluded.last_subject, holder = excluded.holder`,
         [
           r.id,
           r.pool,
@@ -170,27 +193,18 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
           r.end_reason,
         ],
       );
-      await c.query(
-        `INSERT INTO nodes (pool, node, generation, last_issuer, last_subject, holder) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
-           last_issuer = excluded.last_issuer, last_subject = excluded.last_subject, holder = excluded.holder`,
-        [l.pool, l.node, l.generation, l.principal.issuer, l.principal.subject, l.id],
-      );
     },
     setExpiry: async (id, expiresAt) => {
-      await c.query('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
+      await run('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
     },
     endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
-      await c.query('UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL', [
-        endedAt,
-        reason,
-        l.id,
-      ]);
-      await c.query(
-        `UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $1), $1),
-           holder = CASE WHEN holder = $4 THEN NULL ELSE holder END
-         WHERE pool = $2 AND node = $3`,
-        [floorEnd, l.pool, l.node, l.id],
+      // The lease and its node in one statement; the node's update does not read the lease's.
+      await run(
+        `WITH ended AS (UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL)
+         UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $4), $4),
+           holder = CASE WHEN holder = $3 THEN NULL ELSE holder END
+         WHERE pool = $5 AND node = $6`,
+        [endedAt, reason, l.id, floorEnd, l.pool, l.node],
       );
     },
     getPin: async (pool, n) => {
@@ -199,12 +213,12 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
     },
     putPin: async (m: Mapping) => {
       // The node row first: a grant claiming this node holds it, so a pin and a grant of one node serialize.
-      await c.query(
+      await run(
         `INSERT INTO nodes (pool, node, generation, pinned) VALUES ($1, $2, 0, true)
          ON CONFLICT (pool, node) DO UPDATE SET pinned = true`,
         [m.pool, m.node],
       );
-      await c.query(
+      await run(
         `INSERT INTO mappings (pool, node, issuer, subject, note, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (pool, node) DO UPDATE SET issuer = excluded.issuer, subject = excluded.subject,
            note = excluded.note, created_at = excluded.created_at, created_by = excluded.created_by`,
@@ -212,17 +226,17 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
       );
     },
     deletePin: async (pool, n) => {
-      const gone = ((await c.query('DELETE FROM mappings WHERE pool = $1 AND node = $2', [pool, n])).rowCount ?? 0) > 0;
-      if (gone) await c.query('UPDATE nodes SET pinned = false WHERE pool = $1 AND node = $2', [pool, n]);
+      const gone = ((await run('DELETE FROM mappings WHERE pool = $1 AND node = $2', [pool, n])).rowCount ?? 0) > 0;
+      if (gone) await run('UPDATE nodes SET pinned = false WHERE pool = $1 AND node = $2', [pool, n]);
       return gone;
     },
     addCalloutUser: async (leaseId, publicKey, expiresAt) => {
-      await c.query(
+      await run(
         `INSERT INTO callout_users (public_key, lease_id, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (public_key) DO UPDATE SET expires_at = GREATEST(callout_users.expires_at, EXCLUDED.expires_at)`,
         [publicKey, leaseId, expiresAt],
       );
-      await c.query(
+      await run(
         `DELETE FROM callout_users WHERE public_key IN
            (SELECT public_key FROM callout_users WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
         [now, CALLOUT_PRUNE_BATCH],
@@ -234,20 +248,9 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; flush(): P
     },
   };
 
-  /** Appends the unit's audit entries under the audit lock, held until COMMIT: ids in commit order. */
-  const flush = async () => {
-    if (audits.length === 0) return;
-    await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-    const args: unknown[] = [];
-    const values = audits.map((e) => {
-      const at = args.length;
-      args.push(e.at, e.actor, e.action, e.pool ?? null, e.node ?? null, e.leaseId ?? null, JSON.stringify(e.detail));
-      return `(${[1, 2, 3, 4, 5, 6, 7].map((i) => `$${at + i}`).join(', ')})`;
-    });
-    await c.query(
-      `INSERT INTO audit (at, actor, action, pool, node, lease_id, detail) VALUES ${values.join(', ')}`,
-      args,
-    );
+  /** Appends the unit's audit entries and commits, in one round trip. */
+  const commit = async () => {
+    await script(c, [...(audits.length > 0 ? [auditInsert(audits)] : []), 'COMMIT']);
   };
-  return { tx, flush };
+  return { tx, commit };
 }

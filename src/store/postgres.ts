@@ -10,6 +10,8 @@ import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, Store, StoreTx } from './port.js';
+import { sealAudit } from './postgres-audit.js';
+import { script } from './postgres-sql.js';
 import { pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
@@ -179,13 +181,13 @@ export class PostgresStore implements Store {
     const { c } = client;
     let committing = false;
     try {
-      await c.query('BEGIN');
-      const now = this.clock?.now() ?? Number((await rows<{ now: string }>(c, `SELECT ${NOW_MS} AS now`))[0]!.now);
+      // BEGIN and the unit's clock in one round trip (postgres-sql.ts).
+      const begun = await script(c, ['BEGIN', ...(this.clock ? [] : [`SELECT ${NOW_MS} AS now`])]);
+      const now = this.clock?.now() ?? Number((begun[1]!.rows[0] as { now: string }).now);
       const unit = pgUnit(c, now);
       const value = await fn(unit.tx);
-      await unit.flush();
       committing = true;
-      await c.query('COMMIT');
+      await unit.commit();
       return { ok: true, value };
     } catch (e) {
       const lost = client.broken() ?? (isPgConnectionFault(e) ? e : undefined);
@@ -238,6 +240,7 @@ export class PostgresStore implements Store {
   }
 
   async listAudit(after: number, limit: number): Promise<AuditEntry[]> {
+    await this.retried(() => sealAudit(this.pool, limit));
     return (await this.read<AuditRow>('SELECT * FROM audit WHERE id > $1 ORDER BY id LIMIT $2', [after, limit])).map(
       auditFromRow,
     );
@@ -308,12 +311,17 @@ export class PostgresStore implements Store {
   }
 
   /** A query outside any unit: run once more when the connection failed (reads change nothing), else 503. */
-  private async read<R extends pg.QueryResultRow>(sql: string, args: unknown[] = [], retries = 1): Promise<R[]> {
+  private read<R extends pg.QueryResultRow>(sql: string, args: unknown[] = []): Promise<R[]> {
+    return this.retried(() => rows<R>(this.pool, sql, args));
+  }
+
+  /** Runs `op` once more when the connection failed, else 503: for reads, and seals (a lost one changed nothing a retry cannot redo). */
+  private async retried<T>(op: () => Promise<T>, retries = 1): Promise<T> {
     try {
-      return await rows<R>(this.pool, sql, args);
+      return await op();
     } catch (e) {
       if (!isPgConnectionFault(e)) throw e;
-      if (retries > 0) return this.read<R>(sql, args, retries - 1);
+      if (retries > 0) return this.retried(op, retries - 1);
       throw new StoreUnavailable(`the store cannot be reached: ${describeFault(e)}`, e);
     }
   }

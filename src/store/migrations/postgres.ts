@@ -105,4 +105,24 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }
       CREATE INDEX callout_users_expiry ON callout_users (expires_at);
     `,
   },
+  {
+    // Audit entries get their public id when the feed is read, not when a unit appends them, so
+    // units no longer serialise on one lock to COMMIT (postgres-audit.ts says why the feed stays
+    // complete). Existing entries keep their ids; \`entry\` (the row key, in append order) continues
+    // the old id sequence, so new entries sort after them.
+    version: 4,
+    sql: `
+      ALTER TABLE audit ADD COLUMN entry BIGINT;
+      UPDATE audit SET entry = id;
+      ALTER TABLE audit ALTER COLUMN id DROP DEFAULT;
+      ALTER TABLE audit ALTER COLUMN entry SET DEFAULT nextval('audit_id_seq');
+      ALTER SEQUENCE audit_id_seq OWNED BY audit.entry;
+      ALTER TABLE audit ALTER COLUMN entry SET NOT NULL;
+      ALTER TABLE audit DROP CONSTRAINT audit_pkey;
+      ALTER TABLE audit ALTER COLUMN id DROP NOT NULL;
+      ALTER TABLE audit ADD PRIMARY KEY (entry);
+      CREATE UNIQUE INDEX audit_id ON audit (id);
+      CREATE INDEX audit_unsealed ON audit (entry) WHERE id IS NULL;
+    `,
+  },
 ];
