@@ -6,8 +6,8 @@
  *   previous holder committed), and stops at the first error;
  * - parameterised statements are prepared once per connection (`prepared`): PostgreSQL parses and
  *   plans them once instead of on every call.
- * A script cannot carry parameters, so its values are written in as literals (`lit`), escaped by
- * the driver's own function.
+ * A script cannot carry parameters, so its values are written in as literals (`lit`, `inline`),
+ * escaped by the driver's own function.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -25,14 +25,17 @@ export function prepared(text: string, values: unknown[]): pg.QueryConfig {
 }
 
 /** A value written into a script: strings escaped, numbers only when they are finite. */
-export function lit(v: string | number | boolean | null | undefined): string {
+export function lit(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
-    return String(v);
-  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return pg.escapeLiteral(v);
+  if (typeof v === 'string') return pg.escapeLiteral(v);
+  throw new Error(`no SQL literal for a value of type ${typeof v}`);
+}
+
+/** A parameterised statement with its values written in, for a script. */
+export function inline(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, i: string) => lit(values[Number(i) - 1]));
 }
 
 /** Runs statements in one round trip; the result of each, in order. */

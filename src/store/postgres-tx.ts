@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { auditInsert } from './postgres-audit.js';
-import { lit, prepared, script } from './postgres-sql.js';
+import { inline, lit, prepared, script } from './postgres-sql.js';
 import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx } from './port.js';
 import {
   leaseFromRow,
@@ -34,9 +34,23 @@ function inRanges(column: string, pool: PoolRef): string {
 }
 
 export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): Promise<void> } {
-  const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) =>
-    (await c.query<R>(prepared(sql, args))).rows;
-  const run = async (sql: string, args: unknown[]) => c.query(prepared(sql, args));
+  // Writes whose outcome the unit never reads wait here and go with its next statement, or with
+  // COMMIT: same order, fewer round trips. One that fails fails that statement, so the unit.
+  const deferred: string[] = [];
+  const send = async (statements: string[]) => {
+    const writes = deferred.splice(0);
+    return (await script(c, [...writes, ...statements])).slice(writes.length);
+  };
+  const run = async (sql: string, args: unknown[]): Promise<pg.QueryResult> =>
+    deferred.length === 0 ? c.query(prepared(sql, args)) : (await send([inline(sql, args)])).at(-1)!;
+  const later = (sql: string, args: unknown[]) => {
+    deferred.push(inline(sql, args));
+    return Promise.resolve();
+  };
+  const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await run(sql, args)).rows as R[];
+  // Principals this unit found to have no pin in a pool: their pinned lookups need no round trip.
+  const pinless = new Set<string>();
+  const pinKey = (pool: string, p: Principal) => `${pool}\n${p.issuer}\n${p.subject}`;
   const one = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await all<R>(sql, args))[0];
   const lease = async (sql: string, args: unknown[]) => {
     const r = await one<LeaseRow>(sql, args);
@@ -104,20 +118,26 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
       (await all('SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1', [key])).length > 0,
     holders: async (pool, issuer) => {
       // Grants that ask take turns per issuer and pool, so a cap holds when new principals race.
-      const [, r] = await script(c, [
+      const [, r] = await send([
         `SELECT pg_advisory_xact_lock(hashtextextended(${lit(`holders\n${issuer}\n${pool}`)}, 0))`,
         `SELECT COUNT(DISTINCT subject) AS n FROM leases WHERE issuer = ${lit(issuer)} AND pool = ${lit(pool)} AND ended_at IS NULL`,
       ]);
       return Number((r!.rows[0] as { n: string } | undefined)?.n ?? 0);
     },
     activeLeasesOf: async (p: Principal, pool?: string) => {
-      // The lock, then the read in a snapshot taken after it: one round trip (postgres-sql.ts).
-      const [, r] = await script(c, [
+      // The lock, then the read in a snapshot taken after it, and whether the principal has pins
+      // there (a grant asks next): one round trip (postgres-sql.ts).
+      const where = `issuer = ${lit(p.issuer)} AND subject = ${lit(p.subject)}`;
+      const rs = await send([
         `SELECT pg_advisory_xact_lock(hashtextextended(${lit(`${p.issuer}\n${p.subject}`)}, 0))`,
-        `SELECT * FROM leases WHERE issuer = ${lit(p.issuer)} AND subject = ${lit(p.subject)} AND ended_at IS NULL
+        `SELECT * FROM leases WHERE ${where} AND ended_at IS NULL
          ${pool === undefined ? '' : `AND pool = ${lit(pool)}`} FOR UPDATE`,
+        ...(pool === undefined
+          ? []
+          : [`SELECT EXISTS (SELECT 1 FROM mappings WHERE pool = ${lit(pool)} AND ${where}) AS pinned`]),
       ]);
-      return (r!.rows as LeaseRow[]).map(leaseFromRow);
+      if (pool !== undefined && !(rs[2]!.rows[0] as { pinned: boolean }).pinned) pinless.add(pinKey(pool, p));
+      return (rs[1]!.rows as LeaseRow[]).map(leaseFromRow);
     },
     activeLeaseOn: (pool, n) =>
       lease('SELECT * FROM leases WHERE pool = $1 AND node = $2 AND ended_at IS NULL FOR UPDATE', [pool, n]),
@@ -130,15 +150,18 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
         )
       ).map(leaseFromRow),
     nodeState: (pool, n) => node('SELECT * FROM nodes WHERE pool = $1 AND node = $2', [pool, n]),
-    freePinnedNode: (pool, p, readyBy) =>
-      node(
-        `SELECT n.* FROM mappings m JOIN nodes n ON n.pool = m.pool AND n.node = m.node
+    freePinnedNode: async (pool, p, readyBy) =>
+      pinless.has(pinKey(pool.name, p))
+        ? undefined
+        : node(
+            `SELECT n.* FROM mappings m JOIN nodes n ON n.pool = m.pool AND n.node = m.node
          WHERE m.pool = $1 AND m.issuer = $2 AND m.subject = $3 AND n.holder IS NULL AND ${inRanges('m.node', pool)}
          ${readyBy === undefined ? 'ORDER BY n.last_end NULLS FIRST, m.node' : 'AND (n.last_end IS NULL OR n.last_end <= $4) ORDER BY m.node'}
          LIMIT 1 FOR UPDATE OF n SKIP LOCKED`,
-        readyBy === undefined ? [pool.name, p.issuer, p.subject] : [pool.name, p.issuer, p.subject, readyBy],
-      ),
+            readyBy === undefined ? [pool.name, p.issuer, p.subject] : [pool.name, p.issuer, p.subject, readyBy],
+          ),
     hasPins: async (pool, p) =>
+      !pinless.has(pinKey(pool, p)) &&
       (
         await all('SELECT 1 FROM mappings WHERE pool = $1 AND issuer = $2 AND subject = $3 LIMIT 1', [
           pool,
@@ -170,7 +193,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
     insertLease: async (l: Lease) => {
       const r = leaseToRow(l);
       // The lease and its node's row in one statement: the node's row reuses the lease's values.
-      await run(
+      await later(
         `WITH lease AS (
            INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
              nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))
@@ -195,11 +218,11 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
       );
     },
     setExpiry: async (id, expiresAt) => {
-      await run('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
+      await later('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
     },
     endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
       // The lease and its node in one statement; the node's update does not read the lease's.
-      await run(
+      await later(
         `WITH ended AS (UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL)
          UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $4), $4),
            holder = CASE WHEN holder = $3 THEN NULL ELSE holder END
@@ -212,6 +235,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
       return r ? mappingFromRow(r) : undefined;
     },
     putPin: async (m: Mapping) => {
+      pinless.delete(pinKey(m.pool, m.principal));
       // The node row first: a grant claiming this node holds it, so a pin and a grant of one node serialize.
       await run(
         `INSERT INTO nodes (pool, node, generation, pinned) VALUES ($1, $2, 0, true)
@@ -250,7 +274,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
 
   /** Appends the unit's audit entries and commits, in one round trip. */
   const commit = async () => {
-    await script(c, [...(audits.length > 0 ? [auditInsert(audits)] : []), 'COMMIT']);
+    await send([...(audits.length > 0 ? [auditInsert(audits)] : []), 'COMMIT']);
   };
   return { tx, commit };
 }
