@@ -6,8 +6,13 @@
  *   leases are read, so two grants cannot both pass `maxPerPrincipal` or supersede one lease twice;
  * - a node being claimed: its row (`FOR UPDATE SKIP LOCKED`), so concurrent grants take different
  *   nodes instead of queueing on one; the unique index on unended leases stays the guarantee;
+ * - a pool's node cursor (its row), only while a grant creates the next chunk of node rows, so two
+ *   grants never create one chunk twice; once the pool's rows all exist no grant locks it;
+ * - a grant for a principal of an issuer with `maxPrincipals`: an advisory lock per issuer and
+ *   pool, so the cap holds when new principals race (issuers without a cap never take it).
  * Independent grants, renewals and releases share nothing else: audit entries are appended
- * without a lock and numbered when the feed is read (postgres-audit.ts).
+ * without a lock and numbered when the feed is read (postgres-audit.ts). What remains shared is
+ * PostgreSQL's WAL: each COMMIT waits for its flush, and COMMITs that wait together share one.
  */
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
@@ -49,6 +54,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
   };
   const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await run(sql, args)).rows as R[];
   // Principals this unit found to have no pin in a pool: their pinned lookups need no round trip.
+  // A pin committed since is missed as if this unit had run just before it; the next one sees it.
   const pinless = new Set<string>();
   const pinKey = (pool: string, p: Principal) => `${pool}\n${p.issuer}\n${p.subject}`;
   const one = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await all<R>(sql, args))[0];
