@@ -206,24 +206,7 @@ export class LineageVerifier {
 
   private result(id: string | undefined, sig: string | undefined): CheckResult {
     const signature = sig === undefined ? 'missing' : 'unchecked';
-    // With a registry every result goes on to name its lease: `lease` is there from the start, so
-    // results keep one shape rather than changing it per message.
-    if (this.o.registry) {
-      return {
-        ok: false,
-        id,
-        pool: undefined,
-        node: undefined,
-        timestamp: undefined,
-        sequence: undefined,
-        duplicate: false,
-        outOfOrder: false,
-        problems: [],
-        signature,
-        lease: undefined,
-      };
-    }
-    return {
+    const r: CheckResult = {
       ok: false,
       id,
       pool: undefined,
@@ -235,6 +218,10 @@ export class LineageVerifier {
       problems: [],
       signature,
     };
+    // With a registry every result goes on to name its lease: `lease` is there from the start, so
+    // a verifier's results keep one shape rather than changing it per message.
+    if (this.o.registry) r.lease = undefined;
+    return r;
   }
 
   /**
