@@ -72,7 +72,10 @@ async function received(node: NodeLease, watcher: NatsConnection, n: number, sig
   await watcher.flush();
   const collected = (async () => {
     for await (const m of sub) {
-      void m.headers; // parsed here, so the timed checks measure the verifier, not nats.js parsing headers
+      // Decoded here (nats.js does both lazily, once a message), so the timed checks measure the
+      // verifier, not nats.js parsing headers and decoding subjects.
+      void m.headers;
+      void m.subject;
       msgs.push(m);
     }
   })();
@@ -88,7 +91,8 @@ async function received(node: NodeLease, watcher: NatsConnection, n: number, sig
 
 /**
  * Checks per second over `msgs` in order, on fresh verifiers (each message is new to it), best of
- * `passes`. The first check of a pass looks the lease up; every later one finds it cached.
+ * `passes` after one untimed pass that lets the JIT compile the check, as every other figure here
+ * is taken after a warm-up. The first check of a pass looks the lease up; every later one finds it cached.
  */
 async function checkRate(
   reg: RegistryProcessInfo,
@@ -98,7 +102,8 @@ async function checkRate(
 ): Promise<{ perSecond: number; lookups: number; count: number }> {
   let best = 0;
   let lookups = 0;
-  for (let p = 0; p < passes; p++) {
+  for (let p = -1; p < passes; p++) {
+    // -1: the warm-up pass
     const v = new LineageVerifier({ registry: reg.url, token: reg.token });
     await v.layouts();
     const start = performance.now();
@@ -109,7 +114,7 @@ async function checkRate(
     }
     const seconds = (performance.now() - start) / 1000;
     if (bad > 0) throw new Error(`${bad} of ${msgs.length} checks were not ok with signature ${want}`);
-    best = Math.max(best, msgs.length / seconds);
+    if (p >= 0) best = Math.max(best, msgs.length / seconds);
     lookups = v.lookups;
   }
   return { perSecond: best, lookups, count: msgs.length };
@@ -240,7 +245,9 @@ export async function fabricBench(
   unsigned.length = 0;
   const signedMsgs = await received(node, watcher, o.signedMessages, true);
   const signed = await checkRate(reg, signedMsgs, o.passes, 'valid');
-  console.log(`\nLineageVerifier.check on received messages (best of ${o.passes} passes, a fresh verifier each)`);
+  console.log(
+    `\nLineageVerifier.check on received messages (best of ${o.passes} passes after a warm-up one, a fresh verifier each)`,
+  );
   console.log(
     table([
       ['check', 'checks/s', 'messages', 'lineage lookups'],

@@ -39,6 +39,9 @@ describe('LineageVerifier without a registry', () => {
       { ok: true, pool: 'default', node: 5, seq: 0, at: NOW, problems: [] },
     );
     assert.equal((await v.check(msg('ids.default.5.orders', b))).ok, true);
+    // The Date is made when read; JSON carries it as a plain object's would.
+    assert.equal(r.timestampMs, NOW);
+    assert.equal(JSON.parse(JSON.stringify(r)).timestamp, new Date(NOW).toISOString());
   });
 
   it('flags a node the subject does not name, a duplicate, an older ID, a mismatched Nats-Msg-Id, a future time', async () => {
