@@ -1,4 +1,6 @@
-// What every suite needs: a scratch directory, a free loopback port, and waiting for a condition.
+// What every suite needs: a scratch directory, a free loopback port, waiting for a condition, and
+// a plain nats-server.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,4 +44,22 @@ export async function waitFor<T>(
     }
     await sleep(20);
   }
+}
+
+/** A plain nats-server (no auth) on a port of its choosing; `args` as nats-server takes them. */
+export async function plainServer(args: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const port = await new Promise<number>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`nats-server did not start:\n${out}`)), 10_000);
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(out);
+      if (m && out.includes('Server is ready')) {
+        clearTimeout(timer);
+        ok(Number(m[1]));
+      }
+    });
+  });
+  return { child, url: `nats://127.0.0.1:${port}` };
 }

@@ -15,7 +15,7 @@ export async function clientBench(cleanup: Cleanup, o: { quick: boolean }): Prom
   );
   generatorBench({ windowMs: o.quick ? 3000 : 6000, slices: 6 });
   await fabricBench(cleanup, {
-    verifyMessages: 300_000,
+    verifyMessages: 400_000,
     signedMessages: o.quick ? 5_000 : 20_000,
     passes: 3,
     publish: { warmupMs: 500, durationMs: o.quick ? 3000 : 6000, inFlight: 1 },

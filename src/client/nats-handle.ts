@@ -22,6 +22,7 @@ import { Channel } from './channel.js';
 import type { NatsCredentials } from './creds.js';
 import { ClosedError } from './errors.js';
 import { nativeJwtAuthenticator } from './native-auth.js';
+import { publishStamped } from './stamp-frame.js';
 import { RotatingSubscription, type SubscribeOptions } from './subscription.js';
 
 export interface NatsHandleOptions {
@@ -129,6 +130,15 @@ export class NatsHandle {
       return;
     }
     this.live().publish(subject, payload, options);
+  }
+
+  /** Publishes `data` stamped with `id` as Snowflake-Id and Nats-Msg-Id, as one frame (stamp-frame.ts). */
+  publishStamped(subject: string, data: Uint8Array, id: string): void {
+    if (this.paused) {
+      this.paused.push(() => this.publishStamped(subject, data, id));
+      return;
+    }
+    publishStamped(this.live(), subject, data, id);
   }
 
   subscribe(subject: string, opts: SubscribeOptions = {}): RotatingSubscription {

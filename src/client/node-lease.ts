@@ -42,6 +42,11 @@ const EMPTY = new Uint8Array(0);
 /** One publish in this many has its latency measured: reading the clock twice costs a publish's worth. */
 const PUBLISH_SAMPLE = 16;
 
+function sendOn(nats: NatsHandle, subject: string, data: Uint8Array, stamp: MsgHdrs | string): void {
+  if (typeof stamp === 'string') nats.publishStamped(subject, data, stamp);
+  else nats.publish(subject, data, { headers: stamp });
+}
+
 export class NodeLease extends EventTarget {
   private keeper!: LeaseKeeper;
   private generator!: SnowflakeGenerator;
@@ -147,12 +152,7 @@ export class NodeLease extends EventTarget {
       // The common case, kept apart and lean: it runs once a message, as plain publish does.
       const nats = this.nats;
       const id = this.generator.nextString();
-      this.send(
-        nats,
-        subject,
-        typeof payload === 'string' ? te.encode(payload) : (payload ?? EMPTY),
-        new StampHeaders(id),
-      );
+      this.send(nats, subject, typeof payload === 'string' ? te.encode(payload) : (payload ?? EMPTY), id);
       return Promise.resolve(id);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
@@ -194,15 +194,15 @@ export class NodeLease extends EventTarget {
     return Promise.resolve(id);
   }
 
-  /** A core NATS publish; one in PUBLISH_SAMPLE has its latency measured. */
-  private send(nats: NatsHandle, subject: string, data: Uint8Array, headers: MsgHdrs): void {
-    if (++this.publishes % PUBLISH_SAMPLE === 0) {
-      const started = this.o.runtime.monotonic();
-      nats.publish(subject, data, { headers });
-      this.publishLatency.observe((this.o.runtime.monotonic() - started) / 1000);
-    } else {
-      nats.publish(subject, data, { headers });
-    }
+  /**
+   * A core NATS publish with these headers, or stamped with the ID `stamp` alone (one frame:
+   * stamp-frame.ts); one in PUBLISH_SAMPLE has its latency measured.
+   */
+  private send(nats: NatsHandle, subject: string, data: Uint8Array, stamp: MsgHdrs | string): void {
+    if (++this.publishes % PUBLISH_SAMPLE !== 0) return sendOn(nats, subject, data, stamp);
+    const started = this.o.runtime.monotonic();
+    sendOn(nats, subject, data, stamp);
+    this.publishLatency.observe((this.o.runtime.monotonic() - started) / 1000);
   }
 
   metrics(): ClientMetrics {

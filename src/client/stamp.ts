@@ -28,43 +28,111 @@ const END = '\r\n\r\n';
  * Blocks are cut from slabs of this size one after another, never reused: nats.js keeps each
  * block until its connection writes it out. A slab is freed with the last block cut from it.
  */
-const SLAB_BYTES = 16 * 1024;
+const SLAB_BYTES = 64 * 1024;
+/** A larger block or frame gets a buffer of its own: it would waste most of a slab. */
+const MAX_CUT_BYTES = SLAB_BYTES / 4;
 
-/** Cuts unsigned stamp blocks from slabs. One for the process: JavaScript encodes one at a time. */
+/**
+ * Cuts unsigned stamp blocks, and whole HPUB frames carrying one, from slabs. One for the
+ * process: JavaScript encodes one at a time.
+ */
 class StampWriter {
   private slab = new Uint8Array(SLAB_BYTES);
   private used = 0;
   /** The block for IDs of `digits` digits, zeros where the digits go. */
   private template = new Uint8Array(0);
   private digits = -1;
+  /** `HPUB <subject> ` for the subject framed last: a stream mostly publishes on one. */
+  private subject = '';
+  private prefix = new Uint8Array(0);
 
   write(id: string): Uint8Array {
-    const n = id.length;
+    const t = this.blockTemplate(id.length);
+    const out = this.cut(t.length);
+    this.putBlock(out, 0, t, id);
+    return out;
+  }
+
+  /**
+   * `HPUB <subject> <hlen> <total>\r\n<block><data>\r\n`: what nats.js would write for a publish
+   * of `data` with this ID's stamp, as one buffer. `subject` must be valid (stamp-frame.ts checks).
+   */
+  frame(subject: string, id: string, data: Uint8Array): Uint8Array {
+    if (subject !== this.subject) {
+      this.prefix = Buffer.from(`HPUB ${subject} `);
+      this.subject = subject;
+    }
+    const t = this.blockTemplate(id.length);
+    const hlen = String(t.length);
+    const total = String(t.length + data.length);
+    const prefix = this.prefix;
+    const out = this.cut(prefix.length + hlen.length + 1 + total.length + 2 + t.length + data.length + 2);
+    out.set(prefix);
+    let p = ascii(out, prefix.length, hlen);
+    out[p++] = 32; // ' '
+    p = ascii(out, p, total);
+    out[p++] = 13; // '\r'
+    out[p++] = 10; // '\n'
+    p = this.putBlock(out, p, t, id);
+    out.set(data, p);
+    p += data.length;
+    out[p++] = 13;
+    out[p] = 10;
+    return out;
+  }
+
+  private blockTemplate(n: number): Uint8Array {
     if (n !== this.digits) {
       const zeros = '0'.repeat(n);
       this.template = Buffer.from(`${HEAD}${zeros}${MSG_ID}${zeros}${END}`, 'latin1');
       this.digits = n;
     }
-    const t = this.template;
-    if (this.used + t.length > SLAB_BYTES) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.used = 0;
-    }
-    const out = new Uint8Array(this.slab.buffer, this.used, t.length);
-    this.used += t.length;
-    out.set(t);
-    const first = HEAD.length;
+    return this.template;
+  }
+
+  /** Copies the block template to `out` at `at` with the ID's digits written in; returns the end. */
+  private putBlock(out: Uint8Array, at: number, t: Uint8Array, id: string): number {
+    out.set(t, at);
+    const n = id.length;
+    const first = at + HEAD.length;
     const second = first + n + MSG_ID.length;
     for (let i = 0; i < n; i++) {
       const c = id.charCodeAt(i);
       out[first + i] = c;
       out[second + i] = c;
     }
+    return at + t.length;
+  }
+
+  private cut(length: number): Uint8Array {
+    if (length > MAX_CUT_BYTES) return new Uint8Array(length);
+    if (this.used + length > SLAB_BYTES) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.used = 0;
+    }
+    const out = new Uint8Array(this.slab.buffer, this.used, length);
+    this.used += length;
     return out;
   }
 }
 
+/** Writes the ASCII digits of `s` into `out` at `at`; returns the end. */
+function ascii(out: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  return at + s.length;
+}
+
 const writer = new StampWriter();
+
+/** The bytes of the unsigned stamp block for `id`. */
+export function stampLength(id: string): number {
+  return HEAD.length + MSG_ID.length + END.length + 2 * id.length;
+}
+
+/** An HPUB frame of `data` stamped with `id` (see StampWriter.frame). */
+export function stampedFrame(subject: string, id: string, data: Uint8Array): Uint8Array {
+  return writer.frame(subject, id, data);
+}
 
 export class StampHeaders implements MsgHdrs, Encodable {
   private h: (MsgHdrs & Encodable) | undefined;

@@ -4,29 +4,12 @@
  * connection redialling forever. The handle must settle both, or a rotation (and close()) hangs.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NatsHandle } from '../../src/client/nats-handle.js';
 import { generateNkey } from '../../src/nats/nkey.js';
-
-/** A plain nats-server (no auth) on a port of its choosing. */
-async function plainServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`nats-server did not start:\n${out}`)), 10_000);
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(out);
-      if (m && out.includes('Server is ready')) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-  });
-  return { child, url: `nats://127.0.0.1:${port}` };
-}
+import { plainServer } from '../support.js';
 
 /** Resolves to what `p` did, or 'pending' after `ms`. */
 async function within(p: Promise<unknown>, ms: number): Promise<string> {
