@@ -14,7 +14,8 @@ import type { AuthorizationRequest } from '@nats-io/jwt';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { CalloutKeys } from './callout-keys.js';
 import { CalloutRefusal, type RefusalReason } from './callout-decision.js';
-import { readClaims, signJwt } from './jwt-encode.js';
+import { signJwt } from './jwt-encode.js';
+import { verifiedClaims } from './jwt-verify.js';
 import { createSigner, type NativeSigner } from './signer.js';
 import { formatCreds } from './user-jwt.js';
 import { XkeyBox } from './xkey.js';
@@ -127,12 +128,15 @@ export class CalloutResponder {
     try {
       const opened = serverXkey ? this.#xkey.open(m.data, serverXkey) : m.data;
       if (!opened) throw new Error('not sealed for this xkey');
-      request = readClaims<AuthorizationRequest>(td.decode(opened)).nats as AuthorizationRequest;
+      const claims = verifiedClaims<AuthorizationRequest>(td.decode(opened), 'server');
+      request = claims.nats as AuthorizationRequest;
       if (typeof request?.user_nkey !== 'string' || typeof request.server_id?.id !== 'string') {
         throw new Error('no user_nkey or server_id');
       }
+      if (request.server_id.id !== claims.iss) throw new Error('signed by a server other than the one it names');
     } catch (e) {
-      // Nothing to answer to: no server id, no user key. The server times the client out.
+      // Nothing to answer to: no server id, no user key, or not from a server at all. The server
+      // times the client out.
       this.#o.onError?.(new Error(`auth callout: unreadable request: ${(e as Error).message}`));
       return;
     }

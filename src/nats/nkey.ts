@@ -7,10 +7,10 @@
  */
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 
-export type NkeyRole = 'operator' | 'account' | 'user';
+export type NkeyRole = 'operator' | 'account' | 'user' | 'server';
 
-/** Prefix bytes, chosen by NATS so the first base32 character reads O, A, U (and S for seeds). */
-const ROLE_BYTE: Record<NkeyRole, number> = { operator: 14 << 3, account: 0, user: 20 << 3 };
+/** Prefix bytes, chosen by NATS so the first base32 character reads O, A, U, N (and S for seeds). */
+const ROLE_BYTE: Record<NkeyRole, number> = { operator: 14 << 3, account: 0, user: 20 << 3, server: 13 << 3 };
 const SEED_BYTE = 18 << 3;
 const PRIVATE_BYTE = 15 << 3;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

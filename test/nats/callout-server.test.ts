@@ -9,11 +9,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { encodeAccount, encodeUser, fmtCreds } from '@nats-io/jwt';
+import { encodeAccount, encodeUser, fmtCreds, type AuthorizationRequest } from '@nats-io/jwt';
 import { createAccount, createCurve, createUser, fromSeed } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { SYSTEM_ACCOUNT_LIMITS } from '../../src/nats/account.js';
 import { initNats } from '../../src/nats/init.js';
+import { verifiedClaims } from '../../src/nats/jwt-verify.js';
 import { loadNatsKeys, type NatsKeys } from '../../src/nats/keys.js';
 import { freePort, tempDir, waitFor } from './harness.js';
 
@@ -114,10 +115,10 @@ describe('nats-server 2.10 auth callout in operator mode', () => {
     assert.match(serverXkey, /^X[A-Z2-7]{55}$/);
     const opened = xkey.open(request.data, serverXkey);
     assert.ok(opened, 'sealed for the callout xkey');
-    const claims = JSON.parse(Buffer.from(new TextDecoder().decode(opened).split('.')[1]!, 'base64url').toString()) as {
-      nats: { connect_opts: { auth_token?: string }; user_nkey: string };
-    };
-    assert.equal(claims.nats.connect_opts.auth_token, 'a-bearer-token');
-    assert.match(claims.nats.user_nkey, /^U[A-Z2-7]{55}$/);
+    // Signed by the server it names: what the responder checks before it answers.
+    const claims = verifiedClaims<AuthorizationRequest>(new TextDecoder().decode(opened), 'server');
+    assert.equal(claims.iss, claims.nats.server_id?.id);
+    assert.equal(claims.nats.connect_opts?.auth_token, 'a-bearer-token');
+    assert.match(claims.nats.user_nkey ?? '', /^U[A-Z2-7]{55}$/);
   });
 });
