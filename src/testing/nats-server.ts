@@ -24,7 +24,11 @@ export interface TestNatsServerOptions {
   dir: string;
   /** @default 'nats-server' (the first on PATH) */
   bin?: string;
-  /** More arguments, e.g. `['--max_payload', '65536']` is not a flag: use a config include instead. */
+  /** The config file to run. @default DIR/nats-server.conf (one that includes it can add settings) */
+  config?: string;
+  /** @default -1: a port of the server's choosing */
+  port?: number;
+  /** More arguments for nats-server. */
   args?: string[];
   /** @default 10_000 */
   startTimeoutMs?: number;
@@ -35,9 +39,10 @@ const LISTENING = /Listening for client connections on [^\s]*:(\d+)/;
 export async function startNatsServer(o: TestNatsServerOptions): Promise<TestNatsServer> {
   let child: ChildProcess | undefined;
   let out = '';
-  let port = -1;
+  let port = o.port ?? -1;
   const launch = async (): Promise<void> => {
-    const args = ['-c', path.join(o.dir, 'nats-server.conf'), '-a', '127.0.0.1', '-p', String(port), ...(o.args ?? [])];
+    const config = o.config ?? path.join(o.dir, 'nats-server.conf');
+    const args = ['-c', config, '-a', '127.0.0.1', '-p', String(port), ...(o.args ?? [])];
     const c = spawn(o.bin ?? 'nats-server', args, { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     const started = out.length;

@@ -1,5 +1,4 @@
 // A real nats-server in operator mode, from the config `initNats` writes, on a free loopback port.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,6 +8,7 @@ import { NatsAuthority, type NatsAuthorityOptions } from '../../src/nats/authori
 import { initNats } from '../../src/nats/init.js';
 import { loadNatsKeys, type NatsKeys } from '../../src/nats/keys.js';
 import { MemoryNatsStateStore } from '../../src/nats/state.js';
+import { startNatsServer } from '../../src/testing/nats-server.js';
 
 export { sleep };
 
@@ -38,52 +38,31 @@ export interface StartNatsOptions {
   maxPayload?: number;
 }
 
-/** `initNats` into a fresh dir, then `nats-server -c DIR/nats-server.conf -a 127.0.0.1 -p PORT`. */
+/** `initNats` into a fresh dir, then nats-server on its config (startNatsServer: a port of its choosing). */
 export async function startNats(opts: StartNatsOptions = {}): Promise<TestNats> {
   const dir = opts.dir ?? tempDir('srv').dir;
   if (!opts.dir) await initNats(dir);
   const keys = await loadNatsKeys(dir);
-  const port = opts.port ?? (await freePort());
-  let conf = path.join(dir, 'nats-server.conf');
+  let config: string | undefined;
   if (opts.maxPayload !== undefined) {
-    conf = path.join(dir, 'test-server.conf');
-    writeFileSync(conf, `include "nats-server.conf"\nmax_payload: ${opts.maxPayload}\n`);
+    config = path.join(dir, 'test-server.conf');
+    writeFileSync(config, `include "nats-server.conf"\nmax_payload: ${opts.maxPayload}\n`);
   }
-  let child: ChildProcess | undefined;
-  let out = '';
-  const launch = async (): Promise<void> => {
-    const c = spawn('nats-server', ['-c', conf, '-a', '127.0.0.1', '-p', String(port)], { cwd: dir });
-    child = c;
-    const from = out.length;
-    let exited: number | null | undefined;
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('exit', (code) => (exited = code));
-    // Not the open port: a loaded machine lets clients in before the resolver has read its JWTs.
-    await waitFor(`nats-server on ${port}`, () => {
-      if (exited !== undefined) throw new Error(`nats-server exited ${exited}: ${out}`);
-      return out.slice(from).includes('Server is ready');
-    });
-  };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((ok) => c.on('exit', ok));
-    c.kill('SIGTERM');
-    await exited;
-  };
-  await launch();
+  const server = await startNatsServer({
+    dir,
+    ...(config ? { config } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+  });
   return {
     dir,
     keys,
-    port,
-    url: `nats://127.0.0.1:${port}`,
-    output: () => out,
-    stop,
-    restart: launch,
+    url: server.url,
+    port: server.port,
+    output: () => server.output(),
+    stop: () => server.stop(),
+    restart: () => server.restart(),
     dispose: async () => {
-      await stop();
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
