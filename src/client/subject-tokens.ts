@@ -9,10 +9,13 @@ export function positions(template: string | null): { pool: number; node: number
   return { pool: tokens.indexOf('{pool}'), node: tokens.indexOf('{node}') };
 }
 
-/** Where the n-th dot-separated token of a subject starts, or -1 when it has fewer. */
-export function tokenStart(subject: string, n: number): number {
-  let start = 0;
-  for (let i = 0; i < n; i++) {
+/**
+ * Where the n-th dot-separated token of a subject starts, or -1 when it has fewer. Given where an
+ * earlier token `k` starts (`from`), it counts on from there.
+ */
+export function tokenStart(subject: string, n: number, k = 0, from = 0): number {
+  let start = from;
+  for (let i = k; i < n; i++) {
     start = subject.indexOf('.', start) + 1;
     if (start === 0) return -1;
   }

@@ -256,14 +256,23 @@ export class LineageVerifier {
     this.continues = false;
     if (id === undefined) return this.done(r, 'missing_id');
     const subject = msg.subject;
+    const at = this.at;
     let pool: PoolInfo | undefined;
-    const poolAt = this.at.pool >= 0 ? tokenStart(subject, this.at.pool) : -1;
+    const poolAt = at.pool >= 0 ? tokenStart(subject, at.pool) : -1;
+    // A token known to start where, so finding the node's counts on from there.
+    let known = 0;
+    let knownAt = 0;
     if (poolAt >= 0) {
       // Mostly the pool of the message before: compared in place, no token sliced off.
       const recent = this.recentPool;
       if (recent && tokenIs(subject, poolAt, recent.name)) pool = recent;
       else pool = pools.get((r.pool = subject.slice(poolAt, tokenEnd(subject, poolAt))));
       r.pool = pool?.name ?? r.pool;
+      // The pool token is its name, then a dot (or the subject's end: then no token follows).
+      if (pool && at.node > at.pool && poolAt + pool.name.length < subject.length) {
+        known = at.pool + 1;
+        knownAt = poolAt + pool.name.length + 1;
+      }
     } else {
       r.pool = this.o.pool ?? (pools.size === 1 ? pools.keys().next().value : 'default');
       pool = pools.get(r.pool!);
@@ -276,9 +285,9 @@ export class LineageVerifier {
     r.sequence = sequence;
     r.timestampMs = timestampMs;
     if (stamp.msgId !== undefined && stamp.msgId !== id) r.problems.push('msg_id_mismatch');
-    if (this.at.node >= 0) {
-      const at = tokenStart(subject, this.at.node);
-      if (at < 0 || !isDecimal(subject, at, tokenEnd(subject, at), node)) r.problems.push('node_mismatch');
+    if (at.node >= 0) {
+      const nodeAt = tokenStart(subject, at.node, known, knownAt);
+      if (nodeAt < 0 || !isDecimal(subject, nodeAt, tokenEnd(subject, nodeAt), node)) r.problems.push('node_mismatch');
     }
     if (this.isFuture(timestampMs)) r.problems.push('future');
     if (this.window.add(pool.high, pool.low)) {
