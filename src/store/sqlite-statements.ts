@@ -1,6 +1,7 @@
 /** The SQLite store's prepared statements: each an indexed lookup or a change of a row or two. */
 import type Database from 'better-sqlite3';
 import type { NodeRanges } from '../snowflake/layout.js';
+import { CALLOUT_PRUNE_BATCH } from './port.js';
 import type { AuditRow, LeaseRow, MappingRow, NodeRow } from './rows.js';
 
 export type Statements = ReturnType<typeof prepareStatements>;
@@ -16,6 +17,21 @@ function prep<P extends unknown[] = unknown[], R = unknown>(db: Database.Databas
   return db.prepare<P, R>(sql);
 }
 export type AllocationStatements = ReturnType<typeof prepareAllocation>;
+
+/**
+ * A statement whose LIMIT is written in rather than bound, prepared once per limit. SQLite plans
+ * with a bound LIMIT's value, so binding one marks the statement stale and every run re-parses
+ * and re-plans it (it cost four times the lookup itself on the grant path).
+ */
+function limited<P extends unknown[], R>(db: Database.Database, sql: string): (limit: number) => Stmt<P, R> {
+  const byLimit = new Map<number, Stmt<P, R>>();
+  return (limit) => {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`LIMIT ${limit}: not a count`);
+    let s = byLimit.get(limit);
+    if (!s) byLimit.set(limit, (s = prep<P, R>(db, `${sql} LIMIT ${limit}`)));
+    return s;
+  };
+}
 
 export function prepareStatements(db: Database.Database) {
   return {
@@ -37,9 +53,9 @@ export function prepareStatements(db: Database.Database) {
       db,
       'SELECT * FROM leases WHERE pool = ? AND node = ? AND ended_at IS NULL',
     ),
-    expiredIn: prep<[string, number, number], LeaseRow>(
+    expiredIn: limited<[string, number], LeaseRow>(
       db,
-      'SELECT * FROM leases WHERE pool = ? AND ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
+      'SELECT * FROM leases WHERE pool = ? AND ended_at IS NULL AND expires_at <= ? ORDER BY expires_at',
     ),
     node: prep<[string, number], NodeRow>(db, 'SELECT * FROM nodes WHERE pool = ? AND node = ?'),
     hasPins: prep<[string, string, string], { one: number }>(
@@ -143,9 +159,10 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO callout_users (public_key, lease_id, expires_at) VALUES (?, ?, ?)
        ON CONFLICT (public_key) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
     ),
-    pruneCalloutUsers: prep<[number, number], unknown>(
+    pruneCalloutUsers: prep<[number], unknown>(
       db,
-      'DELETE FROM callout_users WHERE public_key IN (SELECT public_key FROM callout_users WHERE expires_at <= ? LIMIT ?)',
+      `DELETE FROM callout_users WHERE public_key IN
+         (SELECT public_key FROM callout_users WHERE expires_at <= ? LIMIT ${CALLOUT_PRUNE_BATCH})`,
     ),
     liveCalloutUsers: prep<[number], { n: number }>(
       db,

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
-import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type NodeState, type PoolRef, type StoreTx } from './port.js';
+import { type NewAuditEntry, type NodeState, type PoolRef, type StoreTx } from './port.js';
 import {
   leaseFromRow,
   leaseToRow,
@@ -76,7 +76,7 @@ export function sqliteTx(q: Statements, nodes: SqliteNodes, now: number): StoreT
       const r = q.activeOn.get(pool, n);
       return Promise.resolve(r ? leaseFromRow(r) : undefined);
     },
-    expiredIn: async (pool, at, limit) => Promise.resolve(leases(q.expiredIn.all(pool, at, limit))),
+    expiredIn: async (pool, at, limit) => Promise.resolve(leases(q.expiredIn(limit).all(pool, at))),
     nodeState: async (pool, n) => Promise.resolve(node(q.node.get(pool, n))),
     freePinnedNode: async (pool, p, readyBy) => {
       const s = nodes.statementsFor(pool);
@@ -132,7 +132,7 @@ export function sqliteTx(q: Statements, nodes: SqliteNodes, now: number): StoreT
     },
     addCalloutUser: async (leaseId, publicKey, expiresAt) => {
       q.addCalloutUser.run(publicKey, leaseId, expiresAt);
-      q.pruneCalloutUsers.run(now, CALLOUT_PRUNE_BATCH);
+      q.pruneCalloutUsers.run(now);
       return Promise.resolve();
     },
     audit: async (e: NewAuditEntry) => {
