@@ -68,18 +68,26 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
   };
   const audits: NewAuditEntry[] = [];
 
-  const coldestFreeNode = async (pool: PoolRef) => {
-    const key = rangesKey(pool.nodes);
-    // The cursor comes with the node, in the same snapshot: when it says every node of the pool
-    // has its row, the node found is the coldest there is, and no unit needs the cursor's lock.
-    // That is every grant once a pool is all there; only chunk creation takes turns.
-    const coldest = `SELECT n.*, c.next_node AS cursor_next, c.ranges AS cursor_ranges
+  // The coldest free node, with the pool's cursor in the same snapshot: when it says every node of
+  // the pool has its row, the node found is the coldest there is, and no unit needs the cursor's
+  // lock. That is every grant once a pool is all there; only chunk creation takes turns.
+  const coldestSql = (pool: PoolRef, unlessPrevious = false) =>
+    `SELECT n.*, c.next_node AS cursor_next, c.ranges AS cursor_ranges
       FROM nodes n LEFT JOIN pool_cursor c ON c.pool = n.pool
       WHERE n.pool = $1 AND n.holder IS NULL AND NOT n.pinned AND ${inRanges('n.node', pool)}
+      ${unlessPrevious ? 'AND NOT EXISTS (SELECT 1 FROM previous)' : ''}
       ORDER BY n.last_end NULLS FIRST, n.node LIMIT 1 FOR UPDATE OF n SKIP LOCKED`;
+  // What previousNode found when it found no previous node: the coldest, which a grant asks next.
+  let coldestAhead: { key: string; row: (NodeRow & CursorCols) | undefined } | undefined;
+
+  const coldestFreeNode = async (pool: PoolRef) => {
+    const key = rangesKey(pool.nodes);
+    const coldest = coldestSql(pool);
     const allThere = (c: CursorCols | undefined) =>
       c?.cursor_ranges === key && !nextChunk(pool.nodes, Number(c.cursor_next));
-    const first = await one<NodeRow & CursorCols>(coldest, [pool.name]);
+    const ahead = coldestAhead?.key === `${pool.name}\n${key}` ? coldestAhead : undefined;
+    coldestAhead = undefined;
+    const first = ahead ? ahead.row : await one<NodeRow & CursorCols>(coldest, [pool.name]);
     if (first && (first.last_end === null || allThere(first))) return nodeFromRow(first);
     if (!first) {
       // Nothing free that no other unit holds: the pool is full, unless some chunk is yet to come.
@@ -175,12 +183,24 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
           p.subject,
         ])
       ).length > 0,
-    previousNode: (pool, p, readyBy) =>
-      node(
-        `SELECT * FROM nodes WHERE pool = $1 AND holder IS NULL AND NOT pinned AND last_issuer = $2 AND last_subject = $3
-         AND last_end <= $4 AND ${inRanges('node', pool)} ORDER BY last_end DESC LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    previousNode: async (pool, p, readyBy) => {
+      // The principal's previous node or, when it has none ready, the coldest free node (locked,
+      // as coldestFreeNode would a moment later): one round trip where a grant made two.
+      const rows = await all<NodeRow & CursorCols & { is_previous: boolean }>(
+        `WITH previous AS (
+           SELECT * FROM nodes WHERE pool = $1 AND holder IS NULL AND NOT pinned AND last_issuer = $2
+           AND last_subject = $3 AND last_end <= $4 AND ${inRanges('node', pool)}
+           ORDER BY last_end DESC LIMIT 1 FOR UPDATE SKIP LOCKED),
+         coldest AS (${coldestSql(pool, true)})
+         SELECT previous.*, NULL::integer AS cursor_next, NULL::text AS cursor_ranges, true AS is_previous FROM previous
+         UNION ALL SELECT coldest.*, false AS is_previous FROM coldest`,
         [pool.name, p.issuer, p.subject, readyBy],
-      ),
+      );
+      const r = rows[0];
+      if (r?.is_previous) return nodeFromRow(r);
+      coldestAhead = { key: `${pool.name}\n${rangesKey(pool.nodes)}`, row: r };
+      return undefined;
+    },
     coldestFreeNode,
     earliestExpiry: async (pool, p, pinnedOnly) => {
       const r = pinnedOnly
