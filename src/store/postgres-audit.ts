@@ -32,17 +32,20 @@
  */
 import type pg from 'pg';
 import type { NewAuditEntry } from './port.js';
-import { lit } from './postgres-sql.js';
+import { Scripted } from './postgres-sql.js';
 
 /** Serializes seals (never units): arbitrary but fixed. */
 const SEAL_LOCK = 0x61756474; // "audt"
 
-/** The INSERT a unit appends its entries with, in the script that commits it; no id yet. */
-export function auditInsert(entries: readonly NewAuditEntry[]): string {
-  const values = entries.map((e) =>
-    [e.at, e.actor, e.action, e.pool, e.node, e.leaseId, JSON.stringify(e.detail)].map(lit).join(', '),
+const AUDIT_ROW = new Scripted(
+  'INSERT INTO audit (at, actor, action, pool, node, lease_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+);
+
+/** The INSERTs a unit appends its entries with, in the script that commits it; no id yet. */
+export function auditInsert(entries: readonly NewAuditEntry[]): string[] {
+  return entries.map((e) =>
+    AUDIT_ROW.call([e.at, e.actor, e.action, e.pool, e.node, e.leaseId, JSON.stringify(e.detail)]),
   );
-  return `INSERT INTO audit (at, actor, action, pool, node, lease_id, detail) VALUES (${values.join('), (')})`;
 }
 
 /**

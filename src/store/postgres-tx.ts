@@ -17,7 +17,7 @@
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { auditInsert } from './postgres-audit.js';
-import { inline, lit, prepared, script } from './postgres-sql.js';
+import { inline, lit, prepared, Scripted, script } from './postgres-sql.js';
 import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx } from './port.js';
 import {
   leaseFromRow,
@@ -34,6 +34,33 @@ import {
 /** The pool's node cursor, as read beside a node. */
 type CursorCols = { cursor_next: number | null; cursor_ranges: string | null };
 
+/** The writes and principal reads of every grant and release, run by name in scripts. */
+const INSERT_LEASE = new Scripted(
+  `WITH lease AS (
+     INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
+       nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))
+   INSERT INTO nodes (pool, node, generation, last_issuer, last_subject, holder) VALUES ($2, $3, $4, $5, $6, $1)
+   ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
+     last_issuer = excluded.last_issuer, last_subject = excluded.last_subject, holder = excluded.holder`,
+);
+const END_LEASE = new Scripted(
+  `WITH ended AS (UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL)
+   UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $4), $4),
+     holder = CASE WHEN holder = $3 THEN NULL ELSE holder END
+   WHERE pool = $5 AND node = $6`,
+);
+const SET_EXPIRY = new Scripted('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL');
+const LOCK_PRINCIPAL = new Scripted('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))');
+const ACTIVE_OF = new Scripted(
+  'SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL FOR UPDATE',
+);
+const ACTIVE_OF_IN_POOL = new Scripted(
+  'SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL AND pool = $3 FOR UPDATE',
+);
+const HAS_PINS = new Scripted(
+  'SELECT EXISTS (SELECT 1 FROM mappings WHERE pool = $1 AND issuer = $2 AND subject = $3) AS pinned',
+);
+
 function inRanges(column: string, pool: PoolRef): string {
   return `(${pool.nodes.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
 }
@@ -48,8 +75,8 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
   };
   const run = async (sql: string, args: unknown[]): Promise<pg.QueryResult> =>
     deferred.length === 0 ? c.query(prepared(sql, args)) : (await send([inline(sql, args)])).at(-1)!;
-  const later = (sql: string, args: unknown[]) => {
-    deferred.push(inline(sql, args));
+  const later = (st: Scripted, args: unknown[]) => {
+    deferred.push(st.call(args));
     return Promise.resolve();
   };
   const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await run(sql, args)).rows as R[];
@@ -141,14 +168,12 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
     activeLeasesOf: async (p: Principal, pool?: string) => {
       // The lock, then the read in a snapshot taken after it, and whether the principal has pins
       // there (a grant asks next): one round trip (postgres-sql.ts).
-      const where = `issuer = ${lit(p.issuer)} AND subject = ${lit(p.subject)}`;
       const rs = await send([
-        `SELECT pg_advisory_xact_lock(hashtextextended(${lit(`${p.issuer}\n${p.subject}`)}, 0))`,
-        `SELECT * FROM leases WHERE ${where} AND ended_at IS NULL
-         ${pool === undefined ? '' : `AND pool = ${lit(pool)}`} FOR UPDATE`,
-        ...(pool === undefined
-          ? []
-          : [`SELECT EXISTS (SELECT 1 FROM mappings WHERE pool = ${lit(pool)} AND ${where}) AS pinned`]),
+        LOCK_PRINCIPAL.call([`${p.issuer}\n${p.subject}`]),
+        pool === undefined
+          ? ACTIVE_OF.call([p.issuer, p.subject])
+          : ACTIVE_OF_IN_POOL.call([p.issuer, p.subject, pool]),
+        ...(pool === undefined ? [] : [HAS_PINS.call([pool, p.issuer, p.subject])]),
       ]);
       if (pool !== undefined && !(rs[2]!.rows[0] as { pinned: boolean }).pinned) pinless.add(pinKey(pool, p));
       return (rs[1]!.rows as LeaseRow[]).map(leaseFromRow);
@@ -219,42 +244,28 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
     insertLease: async (l: Lease) => {
       const r = leaseToRow(l);
       // The lease and its node's row in one statement: the node's row reuses the lease's values.
-      await later(
-        `WITH lease AS (
-           INSERT INTO leases (id, pool, node, generation, issuer, subject, instance, issued_at, expires_at, not_before,
-             nats_public_key, ended_at, end_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))
-         INSERT INTO nodes (pool, node, generation, last_issuer, last_subject, holder) VALUES ($2, $3, $4, $5, $6, $1)
-         ON CONFLICT (pool, node) DO UPDATE SET generation = excluded.generation,
-           last_issuer = excluded.last_issuer, last_subject = excluded.last_subject, holder = excluded.holder`,
-        [
-          r.id,
-          r.pool,
-          r.node,
-          r.generation,
-          r.issuer,
-          r.subject,
-          r.instance,
-          r.issued_at,
-          r.expires_at,
-          r.not_before,
-          r.nats_public_key,
-          r.ended_at,
-          r.end_reason,
-        ],
-      );
+      await later(INSERT_LEASE, [
+        r.id,
+        r.pool,
+        r.node,
+        r.generation,
+        r.issuer,
+        r.subject,
+        r.instance,
+        r.issued_at,
+        r.expires_at,
+        r.not_before,
+        r.nats_public_key,
+        r.ended_at,
+        r.end_reason,
+      ]);
     },
     setExpiry: async (id, expiresAt) => {
-      await later('UPDATE leases SET expires_at = $1 WHERE id = $2 AND ended_at IS NULL', [expiresAt, id]);
+      await later(SET_EXPIRY, [expiresAt, id]);
     },
     endLease: async (l: Lease, endedAt: number, reason: EndReason, floorEnd: number) => {
       // The lease and its node in one statement; the node's update does not read the lease's.
-      await later(
-        `WITH ended AS (UPDATE leases SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL)
-         UPDATE nodes SET last_end = GREATEST(COALESCE(last_end, $4), $4),
-           holder = CASE WHEN holder = $3 THEN NULL ELSE holder END
-         WHERE pool = $5 AND node = $6`,
-        [endedAt, reason, l.id, floorEnd, l.pool, l.node],
-      );
+      await later(END_LEASE, [endedAt, reason, l.id, floorEnd, l.pool, l.node]);
     },
     getPin: async (pool, n) => {
       const r = await one<MappingRow>('SELECT * FROM mappings WHERE pool = $1 AND node = $2', [pool, n]);
@@ -300,7 +311,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
 
   /** Appends the unit's audit entries and commits, in one round trip. */
   const commit = async () => {
-    await send([...(audits.length > 0 ? [auditInsert(audits)] : []), 'COMMIT']);
+    await send([...auditInsert(audits), 'COMMIT']);
   };
   return { tx, commit };
 }

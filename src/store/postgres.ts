@@ -11,7 +11,7 @@ import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, Store, StoreTx } from './port.js';
 import { sealAudit } from './postgres-audit.js';
-import { script } from './postgres-sql.js';
+import { prepareScripted, script } from './postgres-sql.js';
 import { pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
@@ -30,7 +30,9 @@ async function rows<R extends pg.QueryResultRow>(db: Queryable, sql: string, arg
  * socket dies emits 'error', and with no listener that kills the process. A broken client is
  * destroyed on release instead of going back to the pool.
  */
-async function checkOut(pool: pg.Pool): Promise<{ c: pg.PoolClient; broken(): unknown; release(): void }> {
+async function checkOut(
+  pool: pg.Pool,
+): Promise<{ c: pg.PoolClient; broken(): unknown; discard(e: unknown): void; release(): void }> {
   const c = await pool.connect();
   let fault: unknown;
   const onError = (e: unknown) => {
@@ -40,6 +42,7 @@ async function checkOut(pool: pg.Pool): Promise<{ c: pg.PoolClient; broken(): un
   return {
     c,
     broken: () => fault,
+    discard: onError,
     release: () => {
       c.removeListener('error', onError);
       // pg-pool forgets a client released with an error; a healthy one goes back to the pool.
@@ -179,6 +182,15 @@ export class PostgresStore implements Store {
       throw e;
     }
     const { c } = client;
+    try {
+      await prepareScripted(c);
+    } catch (e) {
+      // It may hold some of the statements now: never used again (postgres-sql.ts).
+      client.discard(e);
+      client.release();
+      if (isPgConnectionFault(e)) return { ok: false, error: e, retry: true };
+      throw e;
+    }
     let committing = false;
     try {
       // BEGIN and the unit's clock in one round trip (postgres-sql.ts).
