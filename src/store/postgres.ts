@@ -11,13 +11,15 @@ import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, Store, StoreTx } from './port.js';
 import { sealAudit } from './postgres-audit.js';
-import { prepareScripted, script } from './postgres-sql.js';
+import { prepareScripted, Scripted, script } from './postgres-sql.js';
 import { pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
 // Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
 const MIGRATE_LOCK = 0x6d696772; // "migr"
 const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+/** The clock read that begins every unit, run by name (postgres-sql.ts). */
+const UNIT_NOW = new Scripted(`SELECT ${NOW_MS} AS now`);
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -194,7 +196,7 @@ export class PostgresStore implements Store {
     let committing = false;
     try {
       // BEGIN and the unit's clock in one round trip (postgres-sql.ts).
-      const begun = await script(c, ['BEGIN', ...(this.clock ? [] : [`SELECT ${NOW_MS} AS now`])]);
+      const begun = await script(c, ['BEGIN', ...(this.clock ? [] : [UNIT_NOW.call([])])]);
       const now = this.clock?.now() ?? Number((begun[1]!.rows[0] as { now: string }).now);
       const unit = pgUnit(c, now);
       const value = await fn(unit.tx);
