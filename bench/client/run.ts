@@ -15,8 +15,8 @@ export async function clientBench(cleanup: Cleanup, o: { quick: boolean }): Prom
   );
   generatorBench({ windowMs: o.quick ? 3000 : 6000, slices: 6 });
   await fabricBench(cleanup, {
-    verifyMessages: 400_000,
-    signedMessages: o.quick ? 5_000 : 20_000,
+    checkedPerPass: 100_000,
+    signedPerPass: o.quick ? 2_000 : 5_000,
     passes: 3,
     publish: { warmupMs: 500, durationMs: o.quick ? 3000 : 6000, inFlight: 1 },
     slices: 6,
