@@ -50,6 +50,15 @@ export function isPgConnectionFault(e: unknown): boolean {
   );
 }
 
+/**
+ * A statement this connection prepared no longer fits the schema: another replica's migration
+ * changed a table under it (a `SELECT *` gained a column). The connection must go; a fresh one
+ * prepares again against the new schema.
+ */
+export function isPgStalePlan(e: unknown): boolean {
+  return codeOf(e) === '0A000' && e instanceof Error && /cached plan must not change result type/.test(e.message);
+}
+
 /** PostgreSQL rolled the unit back because a concurrent one won: serialization failure, deadlock, a unique claim taken. */
 export function isPgConflict(e: unknown): boolean {
   const code = codeOf(e);

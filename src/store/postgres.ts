@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { NatsStateStore } from '../nats/state.js';
 import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import { describeFault, isPgConflict, isPgConnectionFault, StoreUnavailable } from './faults.js';
+import { describeFault, isPgConflict, isPgConnectionFault, isPgStalePlan, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, Store, StoreTx } from './port.js';
 import { sealAudit } from './postgres-audit.js';
 import { prepareScripted, Scripted, script } from './postgres-sql.js';
@@ -90,9 +90,14 @@ type Attempt<T> = { ok: true; value: T } | { ok: false; error: unknown; retry: b
 const CONNECTION_RETRIES = 1;
 /** A unit that lost a race was rolled back: run it again, a few times. */
 const CONFLICT_RETRIES = 3;
+/** A unit that met a plan made before a schema change runs again on a fresh connection, once. */
+const STALE_PLAN_RETRIES = 1;
 
 export class PostgresStore implements Store {
   readonly natsState: NatsStateStore;
+  /** Bumped when a stale plan is seen: connections first used in an earlier generation are dropped. */
+  private planGeneration = 0;
+  private readonly preparedIn = new WeakMap<pg.PoolClient, number>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -163,10 +168,12 @@ export class PostgresStore implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     let connectionFaults = 0;
     let conflicts = 0;
+    let stalePlans = 0;
     for (;;) {
       const r = await this.attempt(fn);
       if (r.ok) return r.value;
       if (!r.retry) throw r.error;
+      if (isPgStalePlan(r.error) && ++stalePlans <= STALE_PLAN_RETRIES) continue;
       const conflict = isPgConflict(r.error);
       if (conflict ? ++conflicts > CONFLICT_RETRIES : ++connectionFaults > CONNECTION_RETRIES) {
         if (conflict && (r.error as { code?: string }).code === '23505') throw r.error;
@@ -178,7 +185,7 @@ export class PostgresStore implements Store {
   private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<Attempt<T>> {
     let client;
     try {
-      client = await checkOut(this.pool);
+      client = await this.checkOutCurrent();
     } catch (e) {
       if (isPgConnectionFault(e)) return { ok: false, error: e, retry: true };
       throw e;
@@ -216,8 +223,29 @@ export class PostgresStore implements Store {
         return { ok: false, error: lost, retry: true };
       }
       if (isPgConflict(e)) return { ok: false, error: e, retry: true };
+      if (isPgStalePlan(e)) {
+        // Every connection that prepared its statements before this one's schema change goes.
+        this.planGeneration = Math.max(this.planGeneration, (this.preparedIn.get(c) ?? 0) + 1);
+        client.discard(e);
+        return { ok: false, error: e, retry: true };
+      }
       throw e;
     } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A connection whose prepared statements can still fit the schema: one that prepared them
+   * before a stale plan was seen is discarded (each would fail once otherwise).
+   */
+  private async checkOutCurrent(): Promise<Awaited<ReturnType<typeof checkOut>>> {
+    for (;;) {
+      const client = await checkOut(this.pool);
+      const born = this.preparedIn.get(client.c);
+      if (born === undefined) this.preparedIn.set(client.c, this.planGeneration);
+      if (born === undefined || born >= this.planGeneration) return client;
+      client.discard(new Error('its prepared statements predate a schema change'));
       client.release();
     }
   }
