@@ -8,13 +8,10 @@
  * nkey: base32 of a prefix byte, the 32-byte Ed25519 public key and a CRC16), so not even another
  * publisher allowed on the same subject can forge a message under someone else's ID.
  */
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { decodePublicKey, decodeSeed, privateKeyFromRaw } from '../nats/nkey.js';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { decodePublicKey, decodeSeed, privateKeyFromRaw, publicKeyFromRaw } from '../nats/nkey.js';
 
 export const SIG_HEADER = 'Snowflake-Sig';
-
-// SubjectPublicKeyInfo wrapping of a raw 32-byte Ed25519 public key (RFC 8410).
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export function signedBytes(id: string, subject: string, payload: Uint8Array): Buffer {
   const digest = createHash('sha256').update(payload).digest('hex');
@@ -38,8 +35,7 @@ const MAX_KEYS = 10_000;
 function publicKeyObject(natsPublicKey: string): KeyObject {
   let k = keys.get(natsPublicKey);
   if (!k) {
-    const raw = decodePublicKey(natsPublicKey, 'user');
-    k = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' });
+    k = publicKeyFromRaw(decodePublicKey(natsPublicKey, 'user'));
     if (keys.size >= MAX_KEYS) keys.delete(keys.keys().next().value!);
     keys.set(natsPublicKey, k);
   }

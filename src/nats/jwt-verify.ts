@@ -3,9 +3,9 @@
  * request comes from a nats-server (each signs its requests with its own "N…" nkey, and names
  * that key as its server id) rather than from anyone else able to publish on the callout subject.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
 import type { ClaimsData } from '@nats-io/jwt';
-import { decodePublicKey, type NkeyRole } from './nkey.js';
+import { decodePublicKey, publicKeyFromRaw, type NkeyRole } from './nkey.js';
 
 export class UnverifiedJwt extends Error {}
 
@@ -35,11 +35,7 @@ export function verifiedClaims<T>(jwt: string, role: NkeyRole): ClaimsData<T> {
   } catch {
     throw new UnverifiedJwt(`its issuer is not a ${role} nkey`);
   }
-  const key = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
-    format: 'jwk',
-  });
-  if (!verify(null, Buffer.from(`${header}.${body}`), key, Buffer.from(signature, 'base64url'))) {
+  if (!verify(null, Buffer.from(`${header}.${body}`), publicKeyFromRaw(raw), Buffer.from(signature, 'base64url'))) {
     throw new UnverifiedJwt('its signature does not verify by its issuer');
   }
   return claims as unknown as ClaimsData<T>;

@@ -5,7 +5,7 @@
  * ~15 ms), which caps a registry at a few dozen grants a second. Keys here are generated and
  * derived with Node's own Ed25519; the text format is checked against @nats-io/nkeys in tests.
  */
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 
 export type NkeyRole = 'operator' | 'account' | 'user' | 'server';
 
@@ -200,6 +200,14 @@ function seedImporter(): (raw: Uint8Array) => KeyObject {
 /** The Node key for a raw Ed25519 seed. */
 export function privateKeyFromRaw(raw: Uint8Array): KeyObject {
   return seedImporter()(raw);
+}
+
+/** The Node key for a raw 32-byte Ed25519 public key (JWK: no slow DER decoder on any Node). */
+export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 export function publicKeyOf(role: NkeyRole, key: KeyObject): string {
