@@ -24,6 +24,12 @@ import { benchNatsConfig, LEASE, POOL } from './setup.js';
 
 const REVOCATIONS = 5000;
 const SMALL_MAX_PAYLOAD = 64 * 1024;
+/**
+ * The measured rigs must not fill their budget: every cycle adds a revocation, and a quiet machine
+ * runs ~10,000 cycles in the window, which with 5,000 seeded would pass the ~10,000 that nats-server's
+ * default 1 MiB `max_payload` holds. Both get 8 MiB (~80,000), so they measure cost, not refusals.
+ */
+const MEASURED_MAX_PAYLOAD = 8 * 1024 * 1024;
 const policy = { dynamic: true };
 const principal = (worker: number): Principal => ({ issuer: 'bench', subject: `workload-${worker}` });
 
@@ -112,8 +118,8 @@ export async function revocationBench(
   slices: number,
 ): Promise<void> {
   console.log(`\nrevocations: acquire+release cycles/s with NATS, at 0 and ${REVOCATIONS} revocations in the account`);
-  const empty = await rig(root, 'rev-empty', cleanup);
-  const loaded = await rig(root, 'rev-loaded', cleanup);
+  const empty = await rig(root, 'rev-empty', cleanup, MEASURED_MAX_PAYLOAD);
+  const loaded = await rig(root, 'rev-loaded', cleanup, MEASURED_MAX_PAYLOAD);
   await seedRevocations(loaded, REVOCATIONS);
   const [at0, atN] = await measureInterleaved([cycle(empty), cycle(loaded)], o, slices);
   const facts = loaded.nats.authority.revocations.facts();

@@ -62,7 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     // Room for a 16 KiB bearer token, so the verifier answers it with a problem, not Node with 431.
     http: { maxHeaderSize: 32 * 1024 },
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     clientErrorHandler,
     // Errors fastify raises before routing (a malformed URL) get the same problem+json.
     frameworkErrors: (err, req, reply) => {
