@@ -113,17 +113,25 @@ export class Registry {
     const { grant, ended } = await this.deps.store.transaction(async (tx) => {
       const ended: Lease[] = [];
       const now = tx.now();
-      if (req.natsPublicKey !== undefined && (await tx.natsKeyUsed(req.natsPublicKey))) {
+      // Three reads that do not depend on each other, started together: one round trip where the
+      // store can. Leases whose expiry passed unnoticed end first, a few per grant (the sweeper
+      // ends the rest), so their nodes are free; all of them when the pool looks exhausted.
+      const [keyUsed, due, held] = await Promise.all([
+        req.natsPublicKey !== undefined && tx.natsKeyUsed(req.natsPublicKey),
+        tx.expiredIn(pool.name, now, EXPIRED_PER_GRANT),
+        tx.activeLeasesOf(req.principal, pool.name),
+      ]);
+      if (keyUsed) {
         // Revoking that lease's user would cut this one off too.
         throw new InvalidRequest('natsPublicKey: already used by a lease; send a fresh key for each lease');
       }
-      // Leases whose expiry passed unnoticed end first, a few per grant (the sweeper ends the rest),
-      // so their nodes are free; all of them when the pool looks exhausted.
-      for (const l of await tx.expiredIn(pool.name, now, EXPIRED_PER_GRANT)) ended.push(await this.expire(tx, l));
+      for (const l of due) ended.push(await this.expire(tx, l));
       const mine: Lease[] = [];
-      for (const l of await tx.activeLeasesOf(req.principal, pool.name)) {
-        if (l.expiresAt <= now) ended.push(await this.expire(tx, l));
-        else mine.push(l);
+      for (const l of held) {
+        // One of the principal's own may be among those just ended.
+        if (l.expiresAt <= now) {
+          if (!due.some((d) => d.id === l.id)) ended.push(await this.expire(tx, l));
+        } else mine.push(l);
       }
       const superseded = req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance);
       if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
@@ -191,16 +199,19 @@ export class Registry {
 
   /** Pushes expiry forward by one TTL. Only the lease's principal; an ended lease is gone (410). */
   async renew(id: string, principal: Principal): Promise<{ lease: Lease; now: number }> {
-    const r = await this.deps.store.transaction<{ lease: Lease; now: number } | { expired: Lease }>(async (tx) => {
-      const now = tx.now();
-      const lease = await this.owned(tx, id, principal);
-      if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`, lease.endReason);
-      // An expiry noticed here is recorded, so the answer is a 410 and the end is committed.
-      if (lease.expiresAt <= now) return { expired: await this.end(tx, lease, 'expired', { kind: 'system' }, {}) };
-      const expiresAt = now + this.deps.lease.ttlMs;
-      await tx.setExpiry(id, expiresAt);
-      return { lease: { ...lease, expiresAt }, now };
-    });
+    const r = await this.deps.store.transaction<{ lease: Lease; now: number } | { expired: Lease }>(
+      async (tx) => {
+        const now = tx.now();
+        const lease = await this.owned(tx, id, principal);
+        if (lease.endedAt !== undefined) throw new LeaseGone(`lease ${id} ended (${lease.endReason})`, lease.endReason);
+        // An expiry noticed here is recorded, so the answer is a 410 and the end is committed.
+        if (lease.expiresAt <= now) return { expired: await this.end(tx, lease, 'expired', { kind: 'system' }, {}) };
+        const expiresAt = now + this.deps.lease.ttlMs;
+        await tx.setExpiry(id, expiresAt);
+        return { lease: { ...lease, expiresAt }, now };
+      },
+      { lease: id },
+    );
     if ('expired' in r) {
       void this.reportEnded([r.expired]);
       throw new LeaseGone(`lease ${id} expired`, 'expired');
@@ -214,40 +225,49 @@ export class Registry {
    * an end committed after this finds the key and revokes it too; one committed before refuses it.
    */
   async recordCalloutUser(id: string, principal: Principal, publicKey: string, expiresAt: number): Promise<void> {
-    await this.deps.store.transaction(async (tx) => {
-      const lease = await this.owned(tx, id, principal);
-      if (lease.endedAt !== undefined || lease.expiresAt <= tx.now()) {
-        throw new LeaseGone(`lease ${id} has ended`, lease.endReason ?? 'expired');
-      }
-      await tx.addCalloutUser(id, publicKey, expiresAt);
-    });
+    await this.deps.store.transaction(
+      async (tx) => {
+        const lease = await this.owned(tx, id, principal);
+        if (lease.endedAt !== undefined || lease.expiresAt <= tx.now()) {
+          throw new LeaseGone(`lease ${id} has ended`, lease.endReason ?? 'expired');
+        }
+        await tx.addCalloutUser(id, publicKey, expiresAt);
+      },
+      { lease: id },
+    );
   }
 
   /** Ends the caller's own lease now, and returns it ended. Idempotent: an ended lease stays ended. */
   async release(id: string, principal: Principal): Promise<Lease> {
-    const { lease, ended } = await this.deps.store.transaction(async (tx) => {
-      const lease = await this.owned(tx, id, principal);
-      if (lease.endedAt !== undefined) return { lease, ended: false };
-      const now = tx.now();
-      const reason = lease.expiresAt <= now ? 'expired' : 'released';
-      const actor: Actor = reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal };
-      return { lease: await this.end(tx, lease, reason, actor, {}), ended: true };
-    });
+    const { lease, ended } = await this.deps.store.transaction(
+      async (tx) => {
+        const lease = await this.owned(tx, id, principal);
+        if (lease.endedAt !== undefined) return { lease, ended: false };
+        const now = tx.now();
+        const reason = lease.expiresAt <= now ? 'expired' : 'released';
+        const actor: Actor = reason === 'expired' ? { kind: 'system' } : { kind: 'principal', principal };
+        return { lease: await this.end(tx, lease, reason, actor, {}), ended: true };
+      },
+      { lease: id },
+    );
     if (ended) void this.reportEnded([lease]);
     return lease;
   }
 
   /** An admin ends one lease now; the ended lease is returned. */
   async revoke(id: string, actor: Actor, reason?: string): Promise<Lease> {
-    const result = await this.deps.store.transaction(async (tx) => {
-      const lease = await tx.getLease(id);
-      if (!lease) throw new NotFound(`no lease ${id}`);
-      if (lease.endedAt !== undefined) return { lease, changed: false };
-      const now = tx.now();
-      const endReason: EndReason = lease.expiresAt <= now ? 'expired' : 'revoked';
-      const ended = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
-      return { lease: ended, changed: true };
-    });
+    const result = await this.deps.store.transaction(
+      async (tx) => {
+        const lease = await tx.getLease(id);
+        if (!lease) throw new NotFound(`no lease ${id}`);
+        if (lease.endedAt !== undefined) return { lease, changed: false };
+        const now = tx.now();
+        const endReason: EndReason = lease.expiresAt <= now ? 'expired' : 'revoked';
+        const ended = await this.end(tx, lease, endReason, actor, reason !== undefined ? { reason } : {});
+        return { lease: ended, changed: true };
+      },
+      { lease: id },
+    );
     if (result.changed) await this.reportEnded([result.lease]);
     return result.lease;
   }

@@ -9,9 +9,10 @@
  *   PostgreSQL runs units concurrently: a claimed node, a lease being changed and the grants of
  *   one principal are locked; audit entries get their ids when the feed is read, so paging with
  *   `after` never skips an entry without serializing COMMITs (postgres-audit.ts).
- *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. The store may
- *   run `fn` more than once (after a connection lost before COMMIT, or a lost race), so `fn` has no
- *   effect outside `tx` but its return value.
+ *   `fn` may only await the `StoreTx` it is given: never the network, never a timer. Reads it
+ *   starts together (`Promise.all`) may share a round trip; they run in the order they were called.
+ *   The store may run `fn` more than once (after a connection lost before COMMIT, or a lost race),
+ *   so `fn` has no effect outside `tx` but its return value.
  * - A store that cannot be used right now (connection lost, server down, file locked, disk full)
  *   fails with `StoreUnavailable` (503 `unavailable`, Retry-After), never another error and never
  *   by crashing the process; it heals by itself once the fault is gone. When a COMMIT's outcome is
@@ -111,8 +112,16 @@ export interface StoreTx {
   addCalloutUser(leaseId: string, publicKey: string, expiresAt: number): Promise<void>;
 }
 
+/**
+ * What a unit reads first, said up front: a store whose round trips cost (PostgreSQL) sends it
+ * with BEGIN, and the unit's `getLease` of that id is answered from it.
+ */
+export interface UnitOpening {
+  lease: string;
+}
+
 export interface Store {
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, opening?: UnitOpening): Promise<T>;
   now(): Promise<number>;
   getLease(id: string): Promise<Lease | undefined>;
   listLeases(f: LeaseFilter): Promise<Lease[]>;

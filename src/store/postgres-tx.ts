@@ -57,6 +57,11 @@ const ACTIVE_OF = new Scripted(
 const ACTIVE_OF_IN_POOL = new Scripted(
   'SELECT * FROM leases WHERE issuer = $1 AND subject = $2 AND ended_at IS NULL AND pool = $3 FOR UPDATE',
 );
+const EXPIRED_IN = new Scripted(
+  `SELECT * FROM leases WHERE pool = $1 AND ended_at IS NULL AND expires_at <= $2
+   ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
+);
+const NATS_KEY_USED = new Scripted('SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1');
 const HAS_PINS = new Scripted(
   'SELECT EXISTS (SELECT 1 FROM mappings WHERE pool = $1 AND issuer = $2 AND subject = $3) AS pinned',
 );
@@ -65,20 +70,43 @@ function inRanges(column: string, pool: PoolRef): string {
   return `(${pool.nodes.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
 }
 
-export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): Promise<void> } {
-  // Writes whose outcome the unit never reads wait here and go with its next statement, or with
-  // COMMIT: same order, fewer round trips. One that fails fails that statement, so the unit.
-  const deferred: string[] = [];
-  const send = async (statements: string[]) => {
-    const writes = deferred.splice(0);
-    return (await script(c, [...writes, ...statements])).slice(writes.length);
+/** The lease a unit said it opens with (UnitOpening), read with its BEGIN. */
+export const OPENING_LEASE = new Scripted('SELECT * FROM leases WHERE id = $1 FOR UPDATE');
+
+export function pgUnit(
+  c: pg.PoolClient,
+  now: number,
+  opened?: { id: string; row: LeaseRow | undefined },
+): { tx: StoreTx; commit(): Promise<void> } {
+  // Statements waiting to go, in the order the unit issued them: writes whose outcome it never
+  // reads wait for its next read or COMMIT, and reads it starts together (Promise.all) share one
+  // script. Same order, fewer round trips; one that fails fails the script, so the unit.
+  const outbox: string[] = [];
+  let readers: { from: number; to: number; ok: (r: pg.QueryResult[]) => void; fail: (e: unknown) => void }[] = [];
+  const flush = async () => {
+    const statements = outbox.splice(0);
+    const waiting = readers;
+    readers = [];
+    try {
+      const rs = await script(c, statements);
+      for (const r of waiting) r.ok(rs.slice(r.from, r.to));
+    } catch (e) {
+      for (const r of waiting) r.fail(e);
+    }
   };
+  const send = (statements: string[]) =>
+    new Promise<pg.QueryResult[]>((ok, fail) => {
+      const from = outbox.push(...statements) - statements.length;
+      if (readers.push({ from, to: from + statements.length, ok, fail }) === 1) queueMicrotask(() => void flush());
+    });
   const run = async (sql: string, args: unknown[]): Promise<pg.QueryResult> =>
-    deferred.length === 0 ? c.query(prepared(sql, args)) : (await send([inline(sql, args)])).at(-1)!;
+    outbox.length === 0 ? c.query(prepared(sql, args)) : (await send([inline(sql, args)])).at(-1)!;
   const later = (st: Scripted, args: unknown[]) => {
-    deferred.push(st.call(args));
+    outbox.push(st.call(args));
     return Promise.resolve();
   };
+  const read = async <R extends pg.QueryResultRow>(st: Scripted, args: unknown[]) =>
+    (await send([st.call(args)]))[0]!.rows as R[];
   const all = async <R extends pg.QueryResultRow>(sql: string, args: unknown[]) => (await run(sql, args)).rows as R[];
   // Principals this unit found to have no pin in a pool: their pinned lookups need no round trip.
   // A pin committed since is missed as if this unit had run just before it; the next one sees it.
@@ -154,9 +182,16 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
 
   const tx: StoreTx = {
     now: () => now,
-    getLease: (id) => lease('SELECT * FROM leases WHERE id = $1 FOR UPDATE', [id]),
-    natsKeyUsed: async (key) =>
-      (await all('SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1', [key])).length > 0,
+    getLease: async (id) => {
+      if (opened?.id === id) {
+        // Read with BEGIN; only the first time, as any later read sees what the unit wrote since.
+        const { row } = opened;
+        opened = undefined;
+        return row ? leaseFromRow(row) : undefined;
+      }
+      return lease('SELECT * FROM leases WHERE id = $1 FOR UPDATE', [id]);
+    },
+    natsKeyUsed: async (key) => (await read(NATS_KEY_USED, [key])).length > 0,
     holders: async (pool, issuer) => {
       // Grants that ask take turns per issuer and pool, so a cap holds when new principals race.
       const [, r] = await send([
@@ -180,14 +215,7 @@ export function pgUnit(c: pg.PoolClient, now: number): { tx: StoreTx; commit(): 
     },
     activeLeaseOn: (pool, n) =>
       lease('SELECT * FROM leases WHERE pool = $1 AND node = $2 AND ended_at IS NULL FOR UPDATE', [pool, n]),
-    expiredIn: async (pool, at, limit) =>
-      (
-        await all<LeaseRow>(
-          `SELECT * FROM leases WHERE pool = $1 AND ended_at IS NULL AND expires_at <= $2
-           ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
-          [pool, at, limit],
-        )
-      ).map(leaseFromRow),
+    expiredIn: async (pool, at, limit) => (await read<LeaseRow>(EXPIRED_IN, [pool, at, limit])).map(leaseFromRow),
     nodeState: (pool, n) => node('SELECT * FROM nodes WHERE pool = $1 AND node = $2', [pool, n]),
     freePinnedNode: async (pool, p, readyBy) =>
       pinless.has(pinKey(pool.name, p))

@@ -9,10 +9,10 @@ import type { NatsStateStore } from '../nats/state.js';
 import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, isPgStalePlan, StoreUnavailable } from './faults.js';
-import type { LeaseFilter, Store, StoreTx } from './port.js';
+import type { LeaseFilter, Store, StoreTx, UnitOpening } from './port.js';
 import { sealAudit } from './postgres-audit.js';
 import { prepareScripted, Scripted, script } from './postgres-sql.js';
-import { pgUnit } from './postgres-tx.js';
+import { OPENING_LEASE, pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
 // Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
@@ -165,12 +165,12 @@ export class PostgresStore implements Store {
    * fresh connection (it never committed), one that lost a race a few times; when the outcome of a
    * COMMIT is unknown, or the server stays unreachable, it fails with StoreUnavailable (503).
    */
-  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>, opening?: UnitOpening): Promise<T> {
     let connectionFaults = 0;
     let conflicts = 0;
     let stalePlans = 0;
     for (;;) {
-      const r = await this.attempt(fn);
+      const r = await this.attempt(fn, opening);
       if (r.ok) return r.value;
       if (!r.retry) throw r.error;
       if (isPgStalePlan(r.error) && ++stalePlans <= STALE_PLAN_RETRIES) continue;
@@ -182,7 +182,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<Attempt<T>> {
+  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>, opening?: UnitOpening): Promise<Attempt<T>> {
     let client;
     try {
       client = await this.checkOutCurrent();
@@ -202,10 +202,15 @@ export class PostgresStore implements Store {
     }
     let committing = false;
     try {
-      // BEGIN and the unit's clock in one round trip (postgres-sql.ts).
-      const begun = await script(c, ['BEGIN', ...(this.clock ? [] : [UNIT_NOW.call([])])]);
+      // BEGIN, the unit's clock and its opening read in one round trip (postgres-sql.ts).
+      const begun = await script(c, [
+        'BEGIN',
+        ...(this.clock ? [] : [UNIT_NOW.call([])]),
+        ...(opening ? [OPENING_LEASE.call([opening.lease])] : []),
+      ]);
       const now = this.clock?.now() ?? Number((begun[1]!.rows[0] as { now: string }).now);
-      const unit = pgUnit(c, now);
+      const opened = opening && { id: opening.lease, row: begun.at(-1)!.rows[0] as LeaseRow | undefined };
+      const unit = pgUnit(c, now, opened);
       const value = await fn(unit.tx);
       committing = true;
       await unit.commit();
