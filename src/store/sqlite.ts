@@ -14,6 +14,7 @@ import type { NatsStateStore } from '../nats/state.js';
 import { preparePrivateFile } from './private-file.js';
 import type { AuditEntry, Lease, Mapping } from '../registry/types.js';
 import { describeFault, isSqliteFault, StoreUnavailable } from './faults.js';
+import { Checkpointer, type CheckpointResult } from './checkpoints.js';
 import { GroupCommit } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import { Mutex } from './mutex.js';
@@ -61,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly nodes: SqliteNodes;
   private readonly commits: GroupCommit;
   private readonly wal: WalSync | undefined;
+  private readonly checkpoints: Checkpointer | undefined;
   /** Set when a unit of the batch being committed hit a fault, so its commit does not clear it. */
   private batchFaulted = false;
   readonly natsState: NatsStateStore;
@@ -82,6 +84,15 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     if (options.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
     migrate(this.db);
+    if (inWal) {
+      // Checkpoints run on a thread of their own (checkpoints.ts), SQLite's own only without it.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpoints = new Checkpointer(
+        file,
+        (fn) => this.mutex.run(fn),
+        () => void this.db.pragma('wal_autocheckpoint = 1000'),
+      );
+    }
     this.q = prepareStatements(this.db);
     this.nodes = new SqliteNodes(this.db, this.q);
     const db = this.db;
@@ -106,6 +117,7 @@ export class SqliteStore implements Store {
       () => {
         if (!this.batchFaulted) this.writeFault = undefined;
         this.batchFaulted = false;
+        this.checkpoints?.committed();
       },
     );
     this.natsState = {
@@ -138,6 +150,7 @@ export class SqliteStore implements Store {
       try {
         const r = fn();
         this.writeFault = undefined;
+        this.checkpoints?.committed();
         return Promise.resolve(r);
       } catch (e) {
         throw this.fault(e, true);
@@ -286,7 +299,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  close(): Promise<void> {
+  /** Copies the WAL into the database now, between units. */
+  checkpoint(): Promise<CheckpointResult | undefined> {
+    return this.checkpoints?.checkpoint() ?? Promise.resolve(undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.checkpoints?.close();
     return this.mutex.run(async () => {
       await this.wal?.close();
       this.db.close();
