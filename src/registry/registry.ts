@@ -4,7 +4,6 @@
  * come from the store's clock. Knows nothing of HTTP, SQL or NATS: ended leases are reported to
  * `onEnded` after their transaction committed, so credentials can be revoked.
  */
-import { randomUUID } from 'node:crypto';
 import type { LeaseConfig, PoolConfig } from '../config/types.js';
 import {
   Forbidden,
@@ -17,6 +16,7 @@ import {
 } from '../errors.js';
 import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
 import { allocate, samePrincipal } from './allocation.js';
+import { newLeaseId } from './lease-id.js';
 import { Pins } from './pins.js';
 import { actorName, type Actor, type AuditEntry, type EndReason, type Lease, type Principal } from './types.js';
 
@@ -165,7 +165,7 @@ export class Registry {
         return allocate(tx, input);
       });
       const lease: Lease = {
-        id: randomUUID(),
+        id: newLeaseId(now),
         pool: pool.name,
         node: a.node,
         generation: a.generation,
