@@ -7,9 +7,21 @@
  */
 import { randomFillSync } from 'node:crypto';
 
+// Random bytes drawn a few KiB at a time: one call into the CSPRNG per id cost a grant more than
+// all the rest of its id (as node:crypto's randomUUID also pools its entropy).
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let used = POOL_BYTES;
+
 export function newLeaseId(nowMs: number): string {
-  const b = randomFillSync(Buffer.alloc(16));
+  if (used + 10 > POOL_BYTES) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const b = Buffer.alloc(16);
   b.writeUIntBE(Math.max(0, Math.floor(nowMs)) % 2 ** 48, 0, 6);
+  pool.copy(b, 6, used, used + 10);
+  used += 10;
   b[6] = (b[6]! & 0x0f) | 0x70; // version 7
   b[8] = (b[8]! & 0x3f) | 0x80; // variant 10
   const h = b.toString('hex');
