@@ -7,14 +7,17 @@ import pg from 'pg';
 import type { Cleanup } from '../cleanup.js';
 import { config, freePort } from './config.js';
 import { startIssuer, type BenchIssuer } from './issuer.js';
+import { whileBusy } from '../cpu.js';
 import { burst, cycles, type Load } from './load.js';
-import { startServe } from './serve.js';
+import { startServe, type Served } from './serve.js';
 
 export interface ReplicaResult {
   one: Load;
   /** Cycles/s of the three replicas together, and their failed answers. */
   three: { perSecond: number; failed: number };
   burst: { ms: number; granted: number; nodes: number };
+  /** Share of the machine's CPUs busy during each load. */
+  busy: { one?: number; three?: number };
 }
 
 /** Undefined when the server at `pgUrl` cannot be reached. */
@@ -43,7 +46,7 @@ export async function replicaBench(
   });
   const url = new URL(pgUrl);
   url.pathname = `/${db}`;
-  const replicas = [];
+  const replicas: Served[] = [];
   try {
     for (let i = 0; i < 3; i++) {
       replicas.push(
@@ -54,8 +57,11 @@ export async function replicaBench(
         ),
       );
     }
-    const one = await cycles(replicas[0]!.url, tokens, secs, 9);
-    const each = await Promise.all(replicas.map((r, i) => cycles(r.url, tokens.slice(i * 20, i * 20 + 20), secs, 3)));
+    const one = await whileBusy(() => cycles(replicas[0]!.url, tokens, secs, 9));
+    const three = await whileBusy(() =>
+      Promise.all(replicas.map((r, i) => cycles(r.url, tokens.slice(i * 20, i * 20 + 20), secs, 3))),
+    );
+    const each = three.value;
     // autocannon stops with cycles half done (acquired, never released): start the burst empty.
     const wipe = new pg.Client({ connectionString: url.toString() });
     await wipe.connect();
@@ -67,7 +73,8 @@ export async function replicaBench(
       1100,
     );
     return {
-      one,
+      one: one.value,
+      busy: { one: one.busy, three: three.busy },
       three: {
         perSecond: each.reduce((n, l) => n + l.perSecond, 0),
         failed: each.reduce((n, l) => n + l.failed, 0),
@@ -82,8 +89,13 @@ export async function replicaBench(
 /** The ratio line the issue's targets are read from. */
 export function replicaSummary(r: ReplicaResult | undefined): string {
   if (!r) return 'PostgreSQL: not reachable, skipped';
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  const ceiling =
+    r.busy.one !== undefined && r.busy.three !== undefined
+      ? ` (CPUs busy: ${pct(r.busy.one)} with 1 replica, ${pct(r.busy.three)} with 3; room for at most ${(1 / r.busy.one).toFixed(2)}x on this machine)`
+      : '';
   return (
-    `PostgreSQL 3 replicas / 1 = ${(r.three.perSecond / r.one.perSecond).toFixed(2)} (target ≥ 1.5); ` +
+    `PostgreSQL 3 replicas / 1 = ${(r.three.perSecond / r.one.perSecond).toFixed(2)} (target ≥ 1.5)${ceiling}; ` +
     `1,100 acquires at once on 1,024 nodes over 3 replicas: ${r.burst.granted} granted on ${r.burst.nodes} nodes in ${(r.burst.ms / 1000).toFixed(2)} s (target: 1024 in < 2 s)`
   );
 }
