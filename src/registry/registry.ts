@@ -306,8 +306,8 @@ export class Registry {
     if (due.length === 0) return 0;
     const ended = await this.deps.store.transaction(async (tx) => {
       const out: Lease[] = [];
-      for (const d of due) {
-        const l = await tx.getLease(d.id);
+      // Read together (one round trip on PostgreSQL), each locked; ended one by one.
+      for (const l of await Promise.all(due.map((d) => tx.getLease(d.id)))) {
         if (l && l.endedAt === undefined && l.expiresAt <= tx.now()) {
           out.push(await this.end(tx, l, 'expired', { kind: 'system' }, {}));
         }

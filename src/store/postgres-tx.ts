@@ -70,8 +70,11 @@ function inRanges(column: string, pool: PoolRef): string {
   return `(${pool.nodes.map(([lo, hi]) => `${column} BETWEEN ${Math.trunc(lo)} AND ${Math.trunc(hi)}`).join(' OR ')})`;
 }
 
-/** The lease a unit said it opens with (UnitOpening), read with its BEGIN. */
-export const OPENING_LEASE = new Scripted('SELECT * FROM leases WHERE id = $1 FOR UPDATE');
+/**
+ * A lease, locked. Run by name, so reads started together share a script (a sweep's, say); the
+ * one a unit opens with goes with its BEGIN (UnitOpening).
+ */
+export const LEASE_FOR_UPDATE = new Scripted('SELECT * FROM leases WHERE id = $1 FOR UPDATE');
 
 export function pgUnit(
   c: pg.PoolClient,
@@ -189,7 +192,8 @@ export function pgUnit(
         opened = undefined;
         return row ? leaseFromRow(row) : undefined;
       }
-      return lease('SELECT * FROM leases WHERE id = $1 FOR UPDATE', [id]);
+      const [row] = await read<LeaseRow>(LEASE_FOR_UPDATE, [id]);
+      return row ? leaseFromRow(row) : undefined;
     },
     natsKeyUsed: async (key) => (await read(NATS_KEY_USED, [key])).length > 0,
     holders: async (pool, issuer) => {

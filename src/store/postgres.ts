@@ -12,7 +12,7 @@ import { describeFault, isPgConflict, isPgConnectionFault, isPgStalePlan, StoreU
 import type { LeaseFilter, Store, StoreTx, UnitOpening } from './port.js';
 import { sealAudit } from './postgres-audit.js';
 import { prepareScripted, Scripted, script } from './postgres-sql.js';
-import { OPENING_LEASE, pgUnit } from './postgres-tx.js';
+import { LEASE_FOR_UPDATE, pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
 // Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
@@ -206,7 +206,7 @@ export class PostgresStore implements Store {
       const begun = await script(c, [
         'BEGIN',
         ...(this.clock ? [] : [UNIT_NOW.call([])]),
-        ...(opening ? [OPENING_LEASE.call([opening.lease])] : []),
+        ...(opening ? [LEASE_FOR_UPDATE.call([opening.lease])] : []),
       ]);
       const now = this.clock?.now() ?? Number((begun[1]!.rows[0] as { now: string }).now);
       const opened = opening && { id: opening.lease, row: begun.at(-1)!.rows[0] as LeaseRow | undefined };
