@@ -1,6 +1,6 @@
 /** The registry's Prometheus metrics, on a registry of their own so several apps can share a process. */
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import type { PoolOccupancy } from '../registry/registry.js';
+import type { PoolOccupancy } from '../registry/reads.js';
 import type { ReadinessCheck } from './ports.js';
 
 export class Metrics {

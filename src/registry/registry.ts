@@ -1,8 +1,9 @@
 /**
- * The lease rules (CONTRACT §4, DESIGN "The uniqueness argument"): acquire, renew, release, revoke,
- * supersede and lineage (pins are in pins.ts). Every change is one store transaction with its audit entry; times
- * come from the store's clock. Knows nothing of HTTP, SQL or NATS: ended leases are reported to
- * `onEnded` after their transaction committed, so credentials can be revoked.
+ * The lease rules (CONTRACT §4, DESIGN "The uniqueness argument"): acquire, renew, release, revoke
+ * and supersede. Pins are in pins.ts; the read side (pools, listings, lineage, occupancy) in
+ * reads.ts. Every change is one store transaction with its audit entry; times come from the
+ * store's clock. Knows nothing of HTTP, SQL or NATS: ended leases are reported to `onEnded` after
+ * their transaction committed, so credentials can be revoked.
  */
 import type { LeaseConfig, PoolConfig } from '../config/types.js';
 import {
@@ -14,11 +15,12 @@ import {
   PoolExhausted,
   PrincipalLimit,
 } from '../errors.js';
-import type { LeaseFilter, Store, StoreTx } from '../store/port.js';
+import type { Store, StoreTx } from '../store/port.js';
 import { allocate, samePrincipal } from './allocation.js';
 import { newLeaseId } from './lease-id.js';
 import { Pins } from './pins.js';
-import { actorName, type Actor, type AuditEntry, type EndReason, type Lease, type Principal } from './types.js';
+import { RegistryReads } from './reads.js';
+import { actorName, type Actor, type EndReason, type Lease, type Principal } from './types.js';
 
 /** What an issuer allows its principals. */
 export interface IssuerPolicy {
@@ -54,14 +56,6 @@ export interface RegistryDeps {
   onEnded?: (ended: Lease[]) => void | Promise<void>;
 }
 
-export interface PoolOccupancy {
-  pool: PoolConfig;
-  total: number;
-  leased: number;
-  pinned: number;
-  free: number;
-}
-
 /** Where a lease's minted IDs may reach: the release instant for a release, else its expiry. */
 export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): number {
   return reason === 'released' ? endedAt : lease.expiresAt;
@@ -70,25 +64,13 @@ export function floorEndOf(lease: Lease, endedAt: number, reason: EndReason): nu
 /** Expired leases a grant ends on its way (the sweeper ends the rest every second). */
 const EXPIRED_PER_GRANT = 16;
 
-export class Registry {
-  private readonly pools: Map<string, PoolConfig>;
-
+export class Registry extends RegistryReads {
   /** Admins' standing assignments of nodes to principals. */
   readonly pins: Pins;
 
   constructor(private readonly deps: RegistryDeps) {
-    this.pools = new Map(deps.pools.map((p) => [p.name, p]));
+    super(deps.store, deps.pools);
     this.pins = new Pins(deps.store, (name) => this.pool(name));
-  }
-
-  pool(name: string): PoolConfig {
-    const p = this.pools.get(name);
-    if (!p) throw new NotFound(`no pool named "${name}"`);
-    return p;
-  }
-
-  poolList(): PoolConfig[] {
-    return [...this.pools.values()];
   }
 
   /** A principal new to the pool is refused once its issuer has maxPrincipals holding leases there. */
@@ -316,42 +298,6 @@ export class Registry {
     });
     void this.reportEnded(ended);
     return ended.length;
-  }
-
-  async listLeases(f: LeaseFilter): Promise<{ leases: Lease[]; now: number }> {
-    const now = await this.deps.store.now();
-    return { leases: await this.deps.store.listLeases({ ...f, now }), now };
-  }
-
-  getLease(id: string): Promise<Lease | undefined> {
-    return this.deps.store.getLease(id);
-  }
-
-  listAudit(after: number, limit: number): Promise<AuditEntry[]> {
-    return this.deps.store.listAudit(after, limit);
-  }
-
-  /** The lease that held `node` of `pool` at `atMs`, if any. */
-  lineage(pool: string, node: number, atMs: number): Promise<Lease | undefined> {
-    this.pool(pool);
-    return this.deps.store.leaseAt(pool, node, atMs);
-  }
-
-  async occupancy(): Promise<PoolOccupancy[]> {
-    const now = await this.deps.store.now();
-    const out: PoolOccupancy[] = [];
-    for (const pool of this.pools.values()) {
-      const total = pool.nodes.reduce((n, [lo, hi]) => n + hi - lo + 1, 0);
-      const c = await this.deps.store.counts(pool.name, now);
-      out.push({
-        pool,
-        total,
-        leased: c.leased,
-        pinned: c.pinned,
-        free: total - c.leased - c.pinned + c.pinnedAndLeased,
-      });
-    }
-    return out;
   }
 
   /** Appends an audit entry for a change made outside the lease rules (a signing-key rotation). */
