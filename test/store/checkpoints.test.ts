@@ -48,8 +48,10 @@ describe('WAL checkpoints', () => {
         await churn(registry, 400);
         await sleep(CHECKPOINT_EVERY_MS * 2);
       }
+      // Without checkpoints the WAL would hold all eleven rounds; with them, what a few rounds wrote
+      // between two ticks at most (a loaded machine delays ticks, hence the slack).
       const size = statSync(`${file}-wal`).size;
-      assert.ok(size <= walBytes * 3, `the WAL grew from ${walBytes} to ${size} bytes`);
+      assert.ok(size <= walBytes * 6, `the WAL grew from ${walBytes} to ${size} bytes`);
     } finally {
       await store.close();
     }
