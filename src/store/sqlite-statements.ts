@@ -146,9 +146,15 @@ export function prepareStatements(db: Database.Database) {
       `SELECT COUNT(*) AS n FROM mappings m JOIN leases l ON l.pool = m.pool AND l.node = m.node
        WHERE m.pool = ? AND l.ended_at IS NULL AND l.expires_at > ?`,
     ),
-    expired: prep<[number, number], LeaseRow>(
+    // The pools with unended leases, one index search each (SQLite has no skip-scan of its own).
+    unendedPools: prep<[], { pool: string }>(
       db,
-      'SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
+      `WITH RECURSIVE pools(pool) AS (
+         SELECT MIN(pool) FROM leases WHERE ended_at IS NULL
+         UNION ALL
+         SELECT (SELECT MIN(pool) FROM leases WHERE ended_at IS NULL AND pool > pools.pool) FROM pools
+         WHERE pool IS NOT NULL)
+       SELECT pool FROM pools WHERE pool IS NOT NULL`,
     ),
     endedEarly: prep<[number], LeaseRow>(
       db,

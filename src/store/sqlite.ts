@@ -269,8 +269,16 @@ export class SqliteStore implements Store {
     return this.locked(() => this.q.endedEarly.all(sinceMs).map(leaseFromRow));
   }
 
+  /** Pool by pool (see migration 4): the `limit` earliest of each, then the earliest of those. */
   expiredUnended(now: number, limit: number): Promise<Lease[]> {
-    return this.locked(() => this.q.expired.all(now, limit).map(leaseFromRow));
+    return this.locked(() =>
+      this.q.unendedPools
+        .all()
+        .flatMap(({ pool }) => this.q.expiredIn(limit).all(pool, now))
+        .sort((a, b) => a.expires_at - b.expires_at)
+        .slice(0, limit)
+        .map(leaseFromRow),
+    );
   }
 
   /**

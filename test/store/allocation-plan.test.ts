@@ -12,6 +12,8 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 
 /** Statements that may read more than a few rows: admin listings, counts for /v1/pools, the sweeper's batch. */
 const NOT_ON_THE_HOT_PATH = new Set(['allPins', 'pinsInPool', 'countLeased', 'countPinnedLeased', 'fillNodes']);
+/** Steps through its own recursive CTE (one row a pool), each step an index search. */
+const WALKS_ITS_CTE = new Set(['unendedPools']);
 /** Sorts only the principal's own pins. */
 const SORTS_PINS = new Set(['soonestPin']);
 
@@ -51,7 +53,8 @@ describe('SQLite allocation plans', () => {
           const prepared = typeof st === 'function' ? (st as (limit: number) => unknown)(16) : st;
           const steps = plan(db, (prepared as { source: string }).source);
           for (const step of steps) {
-            assert.doesNotMatch(step, /^SCAN /, `${name} scans: ${steps.join(' | ')}`);
+            if (!(WALKS_ITS_CTE.has(name) && step === 'SCAN pools'))
+              assert.doesNotMatch(step, /^SCAN /, `${name} scans: ${steps.join(' | ')}`);
             if (!SORTS_PINS.has(name)) assert.doesNotMatch(step, /TEMP B-TREE/, `${name} sorts: ${steps.join(' | ')}`);
           }
           if (name === 'coldest') assert.match(steps.join(), /nodes_coldest/);

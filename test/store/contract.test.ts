@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Registry } from '../../src/registry/registry.js';
+import { newLeaseId } from '../../src/registry/lease-id.js';
+import type { Lease } from '../../src/registry/types.js';
 import type { Store } from '../../src/store/port.js';
 import { pool } from '../registry/fixture.js';
 import { BACKENDS } from './backends.js';
@@ -124,6 +126,37 @@ for (const backend of BACKENDS) {
       });
       assert.equal((await r.lineage('default', g.lease.node, g.lease.issuedAt + 5))?.id, g.lease.id);
       assert.equal(await r.lineage('default', g.lease.node, g.lease.expiresAt + 1), undefined);
+    });
+
+    it('finds expired unended leases in every pool, earliest first', async () => {
+      const { store } = await fresh();
+      const now = await store.now();
+      const at = (pool: string, node: number, expiresAt: number): Lease => ({
+        id: newLeaseId(now),
+        pool,
+        node,
+        generation: 1,
+        principal: { issuer: 'corp', subject: `${pool}-${node}` },
+        issuedAt: now - 60_000,
+        expiresAt,
+        notBefore: now - 60_000,
+      });
+      const leases = [
+        at('a', 1, now - 5000),
+        at('bb', 1, now - 9000),
+        at('a', 2, now - 1000),
+        at('ccc', 7, now - 3000),
+        at('bb', 2, now + 60_000), // not expired
+        at('ccc', 8, now - 20_000), // ended below
+      ];
+      await store.transaction(async (tx) => {
+        for (const l of leases) await tx.insertLease(l);
+        await tx.endLease(leases[5]!, now - 20_000, 'released', now - 20_000);
+      });
+      const nodes = (ls: Lease[]) => ls.map((l) => `${l.pool}/${l.node}`);
+      assert.deepEqual(nodes(await store.expiredUnended(now, 10)), ['bb/1', 'a/1', 'ccc/7', 'a/2']);
+      assert.deepEqual(nodes(await store.expiredUnended(now, 2)), ['bb/1', 'a/1']);
+      assert.deepEqual(nodes(await store.expiredUnended(now - 4000, 10)), ['bb/1', 'a/1']);
     });
 
     it('keeps the NATS state with compare-and-set', async () => {

@@ -109,4 +109,30 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       CREATE INDEX callout_users_expiry ON callout_users (expires_at);
     `,
   },
+  {
+    // Fewer pages written by every commit (issue 8). The sweeper finds expired leases pool by pool,
+    // through leases_pool_expiry, so the pool-less expiry index goes: one index fewer to change on
+    // every grant, renewal and release. Audit ids were AUTOINCREMENT, which rewrites sqlite_sequence
+    // with every entry; a plain INTEGER PRIMARY KEY numbers them the same (the largest so far plus
+    // one) because no entry is ever deleted. Never delete the newest: its id would be given again.
+    version: 4,
+    sql: `
+      DROP INDEX leases_unended_expiry;
+      CREATE TABLE audit_v4 (
+        id       INTEGER PRIMARY KEY,
+        at       INTEGER NOT NULL,
+        actor    TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        pool     TEXT,
+        node     INTEGER,
+        lease_id TEXT,
+        detail   TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO audit_v4 (id, at, actor, action, pool, node, lease_id, detail)
+        SELECT id, at, actor, action, pool, node, lease_id, detail FROM audit ORDER BY id;
+      DROP TABLE audit;
+      ALTER TABLE audit_v4 RENAME TO audit;
+      DELETE FROM sqlite_sequence WHERE name = 'audit';
+    `,
+  },
 ];
