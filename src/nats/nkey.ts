@@ -19,17 +19,19 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 
 export class InvalidNkey extends Error {}
 
-function roleOf(byte: number): NkeyRole | undefined {
-  for (const [role, b] of Object.entries(ROLE_BYTE) as [NkeyRole, number][]) if (b === byte) return role;
-  return undefined;
-}
+const ROLE_OF_BYTE = new Map((Object.entries(ROLE_BYTE) as [NkeyRole, number][]).map(([role, b]) => [b, role]));
+const roleOf = (byte: number): NkeyRole | undefined => ROLE_OF_BYTE.get(byte);
+
+// CRC16-XMODEM a byte at a time: nkeys are decoded on every grant and release.
+const CRC_TABLE = Uint16Array.from({ length: 256 }, (_, b) => {
+  let crc = b << 8;
+  for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  return crc;
+});
 
 function crc16(data: Uint8Array): number {
   let crc = 0;
-  for (const b of data) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
+  for (const b of data) crc = ((crc << 8) & 0xffff) ^ CRC_TABLE[((crc >>> 8) ^ b) & 0xff]!;
   return crc;
 }
 
@@ -49,13 +51,17 @@ function base32Encode(bytes: Uint8Array): string {
   return out;
 }
 
+/** Each character's 5-bit value by char code; -1 for characters outside the alphabet. */
+const BASE32_VALUE = Int8Array.from({ length: 128 }, (_, c) => ALPHABET.indexOf(String.fromCharCode(c)));
+
+/** The bytes of canonical base32 text: no padding, every character in the alphabet, spare bits zero. */
 function base32Decode(text: string): Uint8Array {
   const out = new Uint8Array(Math.floor((text.length * 5) / 8));
   let bits = 0;
   let value = 0;
   let j = 0;
-  for (const ch of text) {
-    const v = ALPHABET.indexOf(ch);
+  for (let i = 0; i < text.length; i++) {
+    const v = BASE32_VALUE[text.charCodeAt(i)] ?? -1;
     if (v < 0) throw new InvalidNkey('not an nkey: illegal base32 character');
     value = ((value << 5) | v) & 0xfff;
     bits += 5;
@@ -64,6 +70,8 @@ function base32Decode(text: string): Uint8Array {
       bits -= 8;
     }
   }
+  // One key, one spelling: a whole spare character, or spare bits set, is another text of it.
+  if (bits >= 5 || (value & ((1 << bits) - 1)) !== 0) throw new InvalidNkey('not an nkey: wrong length');
   return out.subarray(0, j);
 }
 
@@ -78,8 +86,7 @@ function withChecksum(payload: Uint8Array): string {
 
 function checked(text: string, length: number): Uint8Array {
   const raw = base32Decode(text);
-  // Re-encoding catches extra characters and stray padding bits: one key, one spelling.
-  if (raw.length !== length || base32Encode(raw) !== text) throw new InvalidNkey('not an nkey: wrong length');
+  if (raw.length !== length) throw new InvalidNkey('not an nkey: wrong length');
   const payload = raw.subarray(0, length - 2);
   if (crc16(payload) !== ((raw[length - 2] ?? 0) | ((raw[length - 1] ?? 0) << 8))) {
     throw new InvalidNkey('not an nkey: bad checksum');

@@ -49,6 +49,14 @@ describe('nkey codec', () => {
     assert.throws(() => decodePublicKey(u.publicKey + 'A'), InvalidNkey);
     assert.throws(() => decodePublicKey('U' + '1'.repeat(55)), InvalidNkey);
     assert.throws(() => decodeSeed(u.publicKey), InvalidNkey);
+    assert.throws(() => decodePublicKey(u.publicKey.slice(0, 55) + 'é'), InvalidNkey);
+    assert.throws(() => decodePublicKey(u.publicKey.toLowerCase()), InvalidNkey);
+    // A seed's last character carries two spare bits: set, they spell the same bytes another way.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+    const last = alphabet.indexOf(u.seed.at(-1)!);
+    assert.equal(last & 3, 0);
+    assert.deepEqual(decodeSeed(u.seed).raw.length, 32);
+    assert.throws(() => decodeSeed(u.seed.slice(0, -1) + alphabet[last | 1]!), /wrong length/);
     assert.equal(isPublicKey(u.publicKey, 'user'), true);
     assert.equal(isPublicKey(u.seed), false);
   });
