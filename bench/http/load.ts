@@ -18,10 +18,29 @@ export interface Load {
 
 const json = { 'content-type': 'application/json' };
 
-async function run(o: autocannon.Options): Promise<autocannon.Result> {
-  // autocannon 9 takes `warmup`; its published types (7.x) do not know it yet.
-  const warmup = { warmup: { connections: o.connections ?? 8, duration: 1 } };
-  return autocannon({ connections: 8, ...o, ...warmup });
+/**
+ * Seconds of load before each measured one. A fresh `serve` spends its first ~3 s compiling: V8's
+ * background threads took 0.45 of this machine's 2 cores for that long, the disk syncs waited
+ * behind them, and a 1 s warm-up measured cycles at 55-70 % of what the same process did from then
+ * on. A registry runs for days; the bench measures it warm.
+ */
+export const WARMUP_S = 3;
+
+/** What a load's onResponse callbacks count. */
+interface Tally {
+  done: number;
+  failed: number;
+}
+
+/**
+ * The warm-up, then the measured run, with the tally counting the measured run alone. Not
+ * autocannon's own `warmup`: it calls the requests' onResponse too, so its answers were counted.
+ */
+async function run(o: autocannon.Options, tally: Tally = { done: 0, failed: 0 }): Promise<autocannon.Result> {
+  await autocannon({ connections: 8, ...o, duration: WARMUP_S });
+  tally.done = 0;
+  tally.failed = 0;
+  return autocannon({ connections: 8, ...o });
 }
 
 function summary(r: autocannon.Result, ops: number, failed: number): Load {
@@ -47,43 +66,45 @@ export async function cycles(
   userKeys = false,
 ): Promise<Load> {
   let next = 0;
-  let done = 0;
-  let failed = 0;
+  const tally = { done: 0, failed: 0 };
   type Ctx = { auth?: string; id?: string };
   const auth = (ctx: Ctx) => (ctx.auth ??= `Bearer ${tokens[next++ % tokens.length]}`);
-  const r = await run({
-    url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/leases',
-        body: '{}',
-        setupRequest: (req, ctx: Ctx) => ({
-          ...req,
-          ...(userKeys ? { body: userKeyBody() } : {}),
-          headers: { ...json, authorization: auth(ctx) },
-        }),
-        onResponse: (status, body, ctx: Ctx) => {
-          ctx.id = status === 201 ? (JSON.parse(body) as { lease: { id: string } }).lease.id : undefined;
-          if (status !== 201) failed++;
+  const r = await run(
+    {
+      url,
+      connections,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          path: '/v1/leases',
+          body: '{}',
+          setupRequest: (req, ctx: Ctx) => ({
+            ...req,
+            ...(userKeys ? { body: userKeyBody() } : {}),
+            headers: { ...json, authorization: auth(ctx) },
+          }),
+          onResponse: (status, body, ctx: Ctx) => {
+            ctx.id = status === 201 ? (JSON.parse(body) as { lease: { id: string } }).lease.id : undefined;
+            if (status !== 201) tally.failed++;
+          },
         },
-      },
-      {
-        method: 'DELETE',
-        setupRequest: (req, ctx: Ctx) =>
-          (ctx.id
-            ? { ...req, path: `/v1/leases/${ctx.id}`, headers: { authorization: auth(ctx) } }
-            : undefined) as never,
-        onResponse: (status) => {
-          if (status === 204) done++;
-          else failed++;
+        {
+          method: 'DELETE',
+          setupRequest: (req, ctx: Ctx) =>
+            (ctx.id
+              ? { ...req, path: `/v1/leases/${ctx.id}`, headers: { authorization: auth(ctx) } }
+              : undefined) as never,
+          onResponse: (status) => {
+            if (status === 204) tally.done++;
+            else tally.failed++;
+          },
         },
-      },
-    ],
-  });
-  return summary(r, done, failed);
+      ],
+    },
+    tally,
+  );
+  return summary(r, tally.done, tally.failed);
 }
 
 /** POST /v1/leases/{id}/renew on leases acquired first, one per connection, by one principal. */
@@ -99,26 +120,28 @@ export async function renewals(url: string, token: string, seconds: number, conn
     ids.push(((await r.json()) as { lease: { id: string } }).lease.id);
   }
   let next = 0;
-  let done = 0;
-  let failed = 0;
-  const r = await run({
-    url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        body: '{}',
-        setupRequest: (req, ctx: { id?: string }) => ({
-          ...req,
-          path: `/v1/leases/${(ctx.id ??= ids[next++ % ids.length])}/renew`,
-          headers: { ...json, authorization: `Bearer ${token}` },
-        }),
-        onResponse: (status) => (status === 200 ? done++ : failed++),
-      },
-    ],
-  });
-  return summary(r, done, failed);
+  const tally = { done: 0, failed: 0 };
+  const r = await run(
+    {
+      url,
+      connections,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          body: '{}',
+          setupRequest: (req, ctx: { id?: string }) => ({
+            ...req,
+            path: `/v1/leases/${(ctx.id ??= ids[next++ % ids.length])}/renew`,
+            headers: { ...json, authorization: `Bearer ${token}` },
+          }),
+          onResponse: (status) => (status === 200 ? tally.done++ : tally.failed++),
+        },
+      ],
+    },
+    tally,
+  );
+  return summary(r, tally.done, tally.failed);
 }
 
 /** Any route that answers 2xx: the bare fastify ceiling. */

@@ -8,7 +8,7 @@ import type { Cleanup } from '../cleanup.js';
 import { config, freePort } from './config.js';
 import { startIssuer, type BenchIssuer } from './issuer.js';
 import { whileBusy } from '../cpu.js';
-import { burst, cycles, type Load } from './load.js';
+import { burst, cycles, WARMUP_S, type Load } from './load.js';
 import { startServe, type Served } from './serve.js';
 
 export interface ReplicaResult {
@@ -108,7 +108,7 @@ export async function replicaSuite(root: string, pgUrl: string, quick: boolean, 
   const tokens = await Promise.all(Array.from({ length: 64 }, (_, i) => issuer.token(`workload-${i}`)));
   const r = await replicaBench(root, pgUrl, issuer, tokens, secs, cleanup);
   if (r) {
-    console.log(`PostgreSQL, a real serve under autocannon (${secs} s a load after 1 s warm-up)`);
+    console.log(`PostgreSQL, a real serve under autocannon (${secs} s a load after ${WARMUP_S} s warm-up)`);
     console.log(
       `1 replica (9 connections): ${r.one.perSecond.toFixed(0)} cycles/s, p50 ${r.one.p50} ms, p99 ${r.one.p99} ms, ${r.one.failed} failed`,
     );

@@ -15,7 +15,7 @@ import { startNatsServer } from '../nats-server.js';
 import { table } from '../report.js';
 import { startIssuer } from './issuer.js';
 import { config, freePort } from './config.js';
-import { burst, cycles, plain, renewals, type Load } from './load.js';
+import { burst, cycles, plain, renewals, WARMUP_S, type Load } from './load.js';
 import { prefill } from './prefill.js';
 import { replicaBench, replicaSummary } from './replicas.js';
 import { joseVerifies, sqliteCommits } from './raw.js';
@@ -151,7 +151,7 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
     ]);
   }
 
-  console.log(`\nHTTP: a real serve under autocannon (${secs} s a load after 1 s warm-up)`);
+  console.log(`\nHTTP: a real serve under autocannon (${secs} s a load after ${WARMUP_S} s warm-up)`);
   console.log(table(lines));
   console.log(
     `\njose RS256 verifications/s: ${fmt(verifies)}; SQLite commits/s (WAL, synchronous=FULL): ${fmt(commits)}`,
