@@ -14,6 +14,9 @@ export interface Load {
   p99: number;
   /** Answers that were not the expected success. */
   failed: number;
+  /** Operations completed in the warm-up, and in all (for cycles: releases, each a revocation with NATS). */
+  warm: number;
+  total: number;
 }
 
 const json = { 'content-type': 'application/json' };
@@ -30,6 +33,7 @@ export const WARMUP_S = 3;
 interface Tally {
   done: number;
   failed: number;
+  warm?: number;
 }
 
 /**
@@ -38,13 +42,14 @@ interface Tally {
  */
 async function run(o: autocannon.Options, tally: Tally = { done: 0, failed: 0 }): Promise<autocannon.Result> {
   await autocannon({ connections: 8, ...o, duration: WARMUP_S });
+  tally.warm = tally.done;
   tally.done = 0;
   tally.failed = 0;
   return autocannon({ connections: 8, ...o });
 }
 
-function summary(r: autocannon.Result, ops: number, failed: number): Load {
-  return { perSecond: ops / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed };
+function summary(r: autocannon.Result, ops: number, failed: number, warm = 0): Load {
+  return { perSecond: ops / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed, warm, total: warm + ops };
 }
 
 /**
@@ -66,7 +71,7 @@ export async function cycles(
   userKeys = false,
 ): Promise<Load> {
   let next = 0;
-  const tally = { done: 0, failed: 0 };
+  const tally: Tally = { done: 0, failed: 0 };
   type Ctx = { auth?: string; id?: string };
   const auth = (ctx: Ctx) => (ctx.auth ??= `Bearer ${tokens[next++ % tokens.length]}`);
   const r = await run(
@@ -104,7 +109,7 @@ export async function cycles(
     },
     tally,
   );
-  return summary(r, tally.done, tally.failed);
+  return summary(r, tally.done, tally.failed, tally.warm);
 }
 
 /** POST /v1/leases/{id}/renew on leases acquired first, one per connection, by one principal. */
@@ -120,7 +125,7 @@ export async function renewals(url: string, token: string, seconds: number, conn
     ids.push(((await r.json()) as { lease: { id: string } }).lease.id);
   }
   let next = 0;
-  const tally = { done: 0, failed: 0 };
+  const tally: Tally = { done: 0, failed: 0 };
   const r = await run(
     {
       url,
@@ -141,7 +146,7 @@ export async function renewals(url: string, token: string, seconds: number, conn
     },
     tally,
   );
-  return summary(r, tally.done, tally.failed);
+  return summary(r, tally.done, tally.failed, tally.warm);
 }
 
 /** Any route that answers 2xx: the bare fastify ceiling. */

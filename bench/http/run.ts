@@ -115,15 +115,27 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   const natsServed = await startServe(root, 'nats', withNats);
   let natsStart: Load;
   let natsChurned: Load;
-  const churn = o.quick ? 1000 : 5000;
+  // Each release is a revocation that stays in the account until its JWT expires. The first load
+  // is measured from the revocations of its own warm-up, the second from 5,000 more.
+  const churn = 5000;
+  let startAt = 0;
+  let churnedAt = 0;
   try {
     natsStart = await cycles(natsServed.url, tokens, secs, 8, true);
-    lines.push(row('10-bit pool, empty, with NATS (user keys made by the client): cycles', natsStart));
-    const done = (natsStart.perSecond * secs) | 0;
-    if (done < churn)
-      await cycles(natsServed.url, tokens, Math.min(120, (churn - done) / Math.max(1, natsStart.perSecond)), 8, true);
+    startAt = natsStart.warm;
+    let revoked = natsStart.total;
+    // The second load's warm-up revokes about as many as the first one's did.
+    const short = startAt + churn - revoked - natsStart.warm;
+    if (short > 0) {
+      const seconds = Math.min(120, short / Math.max(1, natsStart.perSecond));
+      revoked += (await cycles(natsServed.url, tokens, seconds, 8, true)).total;
+    }
     natsChurned = await cycles(natsServed.url, tokens, secs, 8, true);
-    lines.push(row(`  with NATS after ~${churn} revocations`, natsChurned));
+    churnedAt = revoked + natsChurned.warm;
+    lines.push(
+      row(`10-bit pool, with NATS (user keys made by the client), from ${startAt} revocations: cycles`, natsStart),
+    );
+    lines.push(row(`  with NATS, from ${churnedAt} revocations`, natsChurned));
   } finally {
     await natsServed.stop();
   }
@@ -165,7 +177,7 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   if (base)
     ratios.push(`cycles with NATS / without = ${(natsStart.perSecond / base.perSecond).toFixed(2)} (target ≥ 0.6)`);
   ratios.push(
-    `with NATS after ~${churn} revocations / at start = ${(natsChurned.perSecond / natsStart.perSecond).toFixed(2)} (target ≥ 0.8)` +
+    `with NATS from ${churnedAt} revocations / from ${startAt} = ${(natsChurned.perSecond / natsStart.perSecond).toFixed(2)} (target ≥ 0.8 after 5,000 more)` +
       (natsStart.failed + natsChurned.failed > 0 ? `; ${natsStart.failed + natsChurned.failed} requests FAILED` : ''),
   );
   ratios.push(
