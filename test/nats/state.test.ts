@@ -73,6 +73,11 @@ describe('StateKeeper', () => {
     const v = k.version;
     await k.mutate(() => undefined);
     assert.equal(k.version, v, 'no change, no save');
+    // What the JWT says, each way it can change: a re-stamped revocation, one pruned, a new key.
+    await k.mutate((s) => void (s.revocations.U0 = 2));
+    await k.mutate((s) => void delete s.revocations.U1);
+    await k.mutate((s) => void s.signingKeys.push({ ...generateNkey('account'), state: 'pending', createdAt: 1 }));
+    assert.equal(k.state.accountIat, 1_700_000_006);
   });
 
   it('refuses state of another account, and malformed state', async () => {
