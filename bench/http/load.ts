@@ -22,10 +22,10 @@ export interface Load {
 const json = { 'content-type': 'application/json' };
 
 /**
- * Seconds of load before each measured one. A fresh `serve` spends its first ~3 s compiling: V8's
- * background threads took 0.45 of this machine's 2 cores for that long, the disk syncs waited
- * behind them, and a 1 s warm-up measured cycles at 55-70 % of what the same process did from then
- * on. A registry runs for days; the bench measures it warm.
+ * Seconds of load before each measured one. A fresh `serve` spends its first 2-3 s under load
+ * compiling: V8's background threads took 0.45 of this machine's 2 cores, the disk syncs waited
+ * behind them, and it committed a third to a half of what it did from then on. A registry runs
+ * for days; the bench measures it warm.
  */
 export const WARMUP_S = 3;
 
