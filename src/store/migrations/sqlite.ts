@@ -117,7 +117,7 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
     // one) because no entry is ever deleted. Never delete the newest: its id would be given again.
     version: 4,
     sql: `
-      DROP INDEX leases_unended_expiry;
+      DROP INDEX IF EXISTS leases_unended_expiry;
       CREATE TABLE audit_v4 (
         id       INTEGER PRIMARY KEY,
         at       INTEGER NOT NULL,
@@ -130,9 +130,8 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> 
       ) STRICT;
       INSERT INTO audit_v4 (id, at, actor, action, pool, node, lease_id, detail)
         SELECT id, at, actor, action, pool, node, lease_id, detail FROM audit ORDER BY id;
-      DROP TABLE audit;
+      DROP TABLE audit; -- its sqlite_sequence row goes with it
       ALTER TABLE audit_v4 RENAME TO audit;
-      DELETE FROM sqlite_sequence WHERE name = 'audit';
     `,
   },
 ];
