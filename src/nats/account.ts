@@ -58,8 +58,9 @@ export interface AccountJwtInput {
 export function buildAccountJwt(input: AccountJwtInput): string {
   decodePublicKey(input.accountPublicKey, 'account');
   for (const k of input.signingKeys) decodePublicKey(k, 'account');
-  // Sorted so the same state always yields the same claims (diffs, tests, caches).
-  const revocations = Object.fromEntries(Object.entries(input.revocations).sort(([a], [b]) => (a < b ? -1 : 1)));
+  // In the state's own order, not sorted (15 ms at 20,000): a state's order is its stored JSON's
+  // (keys are never integer-like), so every replica builds the same bytes from the same version.
+  const revocations = input.revocations;
   const nats: Partial<Account> = {
     limits: { ...(input.limits ?? APP_ACCOUNT_LIMITS) },
     signing_keys: [...input.signingKeys],
@@ -71,14 +72,11 @@ export function buildAccountJwt(input: AccountJwtInput): string {
 }
 
 /**
- * Drops revocations no JWT can need any more. A revocation at second r covers JWTs with
- * iat ≤ r, issued before (r + 1) s and expiring within `horizonMs` (the longest lease plus
- * clock skew) after that; nats-server may act on an `exp` up to a second late, hence one more.
+ * Drops revocations no JWT can need any more, in place (a copy of 20,000 costs 6 ms; the rest keep
+ * their order). A revocation at second r covers JWTs with iat ≤ r, issued before (r + 1) s and
+ * expiring within `horizonMs` (the longest lease plus clock skew) after that; nats-server may act
+ * on an `exp` up to a second late, hence one more.
  */
-export function pruneRevocations(
-  revocations: Readonly<Record<string, number>>,
-  nowMs: number,
-  horizonMs: number,
-): Record<string, number> {
-  return Object.fromEntries(Object.entries(revocations).filter(([, r]) => (r + 2) * 1000 + horizonMs > nowMs));
+export function pruneRevocations(revocations: Record<string, number>, nowMs: number, horizonMs: number): void {
+  for (const k in revocations) if ((revocations[k]! + 2) * 1000 + horizonMs <= nowMs) delete revocations[k];
 }

@@ -39,8 +39,11 @@ export function signJwt<T extends object>(claims: UnsignedClaims<T>, signer: Jwt
     iss: signer.getPublicKey(),
     iat: iatSeconds,
   };
-  body.jti = createHash('sha512').update(JSON.stringify(body)).digest('base64');
-  const payload = `${HEADER}.${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
+  // The jti hashes the claims without it, and comes last: the claims are serialised once (an
+  // account JWT carries every revocation).
+  const json = JSON.stringify(body);
+  const jti = createHash('sha512').update(json).digest('base64');
+  const payload = `${HEADER}.${Buffer.from(`${json.slice(0, -1)},"jti":"${jti}"}`).toString('base64url')}`;
   const signature = Buffer.from(signer.sign(Buffer.from(payload))).toString('base64url');
   return `${payload}.${signature}`;
 }

@@ -98,9 +98,9 @@ export class Revoker {
     return this.#horizon(this.#o.keeper.state, this.#o.clock.now());
   }
 
-  /** Prunes revocations no JWT can need any more. */
+  /** Prunes revocations no JWT can need any more (of a draft: in place). */
   prune(s: NatsState, now: number): void {
-    s.revocations = pruneRevocations(s.revocations, now, this.#horizon(s, now));
+    pruneRevocations(s.revocations, now, this.#horizon(s, now));
   }
 
   /**

@@ -31,6 +31,8 @@ export class StateKeeper {
   readonly #o: StateKeeperOptions;
   #state: NatsState | undefined;
   #version = 0;
+  /** The stored record's data for #version: a draft encoding to the same changed nothing. */
+  #stored = '';
   #lock: Promise<unknown> = Promise.resolve();
   /** Sealed seeds by public key, made once: a save does not re-encrypt what did not change. */
   readonly #sealed = new Map<string, string>();
@@ -61,7 +63,8 @@ export class StateKeeper {
       await this.#sync();
       if (this.#state) return;
       const s = seed();
-      if (await this.#o.store.save(0, this.#encode(s))) this.#adopt(s, 1);
+      const data = this.#encode(s);
+      if (await this.#o.store.save(0, data)) this.#adopt(s, 1, data);
       else await this.#sync(); // another replica seeded first
       if (!this.#state) throw new Error('NATS state: neither loaded nor seeded');
     });
@@ -74,7 +77,8 @@ export class StateKeeper {
 
   /**
    * Applies `apply` to the latest state and saves it. The account JWT's `iat` moves (strictly
-   * up) only when what the JWT says changes; nothing is saved when nothing changed.
+   * up) only when what the JWT says changes; nothing is saved when nothing changed. The state is
+   * serialised once: with 20,000 revocations each serialisation is ~5 ms.
    */
   mutate(apply: (draft: NatsState, nowMs: number) => void, opts: { force?: boolean } = {}): Promise<void> {
     return this.#locked(async () => {
@@ -86,12 +90,13 @@ export class StateKeeper {
         const now = this.#o.clock.now();
         this.#o.prepare?.(draft);
         apply(draft, now);
-        if (!opts.force && serializeState(draft) === serializeState(prev)) return;
-        if (!sameAccountContent(draft, prev)) {
-          draft.accountIat = Math.max(Math.floor(now / 1000), prev.accountIat + 1);
-        }
-        if (await this.#o.store.save(expected, this.#encode(draft))) {
-          this.#adopt(draft, expected + 1);
+        const sameAccount = sameAccountContent(draft, prev);
+        if (!sameAccount) draft.accountIat = Math.max(Math.floor(now / 1000), prev.accountIat + 1);
+        const data = this.#encode(draft);
+        if (!opts.force && sameAccount && data === this.#stored) return;
+        if (await this.#o.store.save(expected, data)) {
+          this.#plainAtRest = false;
+          this.#adopt(draft, expected + 1, data);
           return;
         }
       }
@@ -113,13 +118,12 @@ export class StateKeeper {
     if (s.account !== this.#o.account) {
       throw new Error(`the stored NATS state is for account ${s.account}, not ${this.#o.account} from nats.dir`);
     }
-    this.#adopt(s, rec.version);
+    this.#adopt(s, rec.version, rec.data);
   }
 
   #encode(s: NatsState): string {
     const sealer = this.#o.sealer;
     if (!sealer) return serializeState(s);
-    this.#plainAtRest = false;
     const signingKeys = s.signingKeys.map((k) => {
       let sealed = this.#sealed.get(k.publicKey);
       if (sealed === undefined) {
@@ -149,9 +153,10 @@ export class StateKeeper {
     return s;
   }
 
-  #adopt(s: NatsState, version: number): void {
+  #adopt(s: NatsState, version: number, data: string): void {
     this.#state = s;
     this.#version = version;
+    this.#stored = data;
     this.#o.onAdopt?.(s);
   }
 

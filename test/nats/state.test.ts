@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { generateNkey } from '../../src/nats/nkey.js';
+import { SeedSealer } from '../../src/nats/seed-seal.js';
 import { StateKeeper } from '../../src/nats/state-keeper.js';
 import { InvalidNatsState, MemoryNatsStateStore, parseState, type NatsState } from '../../src/nats/state.js';
 
@@ -78,6 +79,24 @@ describe('StateKeeper', () => {
     await k.mutate((s) => void delete s.revocations.U1);
     await k.mutate((s) => void s.signingKeys.push({ ...generateNkey('account'), state: 'pending', createdAt: 1 }));
     assert.equal(k.state.accountIat, 1_700_000_006);
+  });
+
+  it('saves nothing for no change to state another replica saved, its seeds sealed', async () => {
+    const store = new MemoryNatsStateStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const sealer = new SeedSealer(Buffer.alloc(32, 3));
+    const a = new StateKeeper({ store, account, clock, sealer });
+    const b = new StateKeeper({ store, account, clock, sealer });
+    await a.loadOrSeed(seed);
+    await a.mutate((s) => void (s.revocations.UA = 1));
+    await b.loadOrSeed(seed);
+    await b.mutate((s) => void (s.revocations.UA = 1));
+    await b.mutate(() => undefined);
+    assert.equal((await store.load())?.version, 2, 'the same content re-sealed would be a save');
+    await b.mutate((s) => void (s.revocations.UB = 2));
+    assert.equal((await store.load())?.version, 3);
+    await a.sync();
+    assert.deepEqual(a.state.revocations, { UA: 1, UB: 2 });
   });
 
   it('refuses state of another account, and malformed state', async () => {
