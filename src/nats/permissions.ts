@@ -29,10 +29,12 @@ export class PermissionTemplateError extends Error {
 }
 
 const SAFE_BYTE = /^[A-Za-z0-9-]$/;
+const SAFE = /^[A-Za-z0-9-]*$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 
 /** The value as subject-safe text (scheme above). */
 export function escapeSubjectValue(value: string): string {
+  if (SAFE.test(value)) return value; // most pools, nodes and names: nothing to escape
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const ch = String.fromCharCode(byte);
@@ -57,7 +59,16 @@ export function subjectProblem(subject: string): string | undefined {
   return undefined;
 }
 
+/** Templates come from the configuration: each is parsed once, not on every grant. */
+const parsed = new Map<string, TemplateVariable[]>();
+
 function variablesOf(template: string): TemplateVariable[] {
+  let found = parsed.get(template);
+  if (found === undefined) parsed.set(template, (found = parseVariables(template)));
+  return found;
+}
+
+function parseVariables(template: string): TemplateVariable[] {
   const found: TemplateVariable[] = [];
   for (const m of template.matchAll(PLACEHOLDER)) {
     const name = m[1] ?? '';
