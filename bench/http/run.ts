@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { initNats } from '../../src/nats/init.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Cleanup } from '../cleanup.js';
+import { placement } from '../cpu.js';
 import { startNatsServer } from '../nats-server.js';
 import { table } from '../report.js';
 import { startIssuer } from './issuer.js';
@@ -61,6 +62,7 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   const commits = await sqliteCommits(root, 1000);
 
   const results = new Map<string, Load>();
+  const placements = new Map<string, string>();
   for (const spec of o.pools) {
     const [bitsText, occText] = spec.split(':');
     const bits = Number(bitsText);
@@ -79,7 +81,8 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
       config(await freePort(), issuer, { kind: 'sqlite', path: file }, bits),
     );
     try {
-      const c = await cycles(served.url, tokens, secs);
+      const { value: c, summary } = await placement(served.pid, () => cycles(served.url, tokens, secs));
+      if (summary) placements.set(spec, summary);
       const r = await renewals(served.url, tokens[63]!, o.quick ? 2 : 3);
       results.set(spec, c);
       lines.push(
@@ -173,7 +176,10 @@ export async function httpBench(root: string, o: HttpBenchOptions, cleanup: Clea
   if (base && big)
     ratios.push(`cycles 16-bit 90 % / 10-bit 10 % = ${(big.perSecond / base.perSecond).toFixed(2)} (target ≥ 0.8)`);
   if (base)
-    ratios.push(`cycles without NATS / SQLite commits = ${(base.perSecond / commits).toFixed(3)} (target ≥ 0.5)`);
+    ratios.push(
+      `cycles without NATS / SQLite commits = ${(base.perSecond / commits).toFixed(3)} (target ≥ 0.5)` +
+        (placements.has('10:0.1') ? ` (${placements.get('10:0.1')})` : ''),
+    );
   if (base)
     ratios.push(`cycles with NATS / without = ${(natsStart.perSecond / base.perSecond).toFixed(2)} (target ≥ 0.6)`);
   ratios.push(

@@ -9,6 +9,8 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sr
 
 export interface Served {
   url: string;
+  /** The serve process, whose main thread is its event loop. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -41,5 +43,5 @@ export async function startServe(dir: string, name: string, config: object): Pro
     }
     await sleep(50);
   }
-  return { url, stop };
+  return { url, pid: child.pid!, stop };
 }
