@@ -92,89 +92,101 @@ export class Registry extends RegistryReads {
       throw new Forbidden(`your issuer may not lease in pool ${pool.name}`);
     }
     const { ttlMs, maxClockSkewMs, maxPerPrincipal } = this.deps.lease;
-    const { grant, ended } = await this.deps.store.transaction(async (tx) => {
-      const ended: Lease[] = [];
-      const now = tx.now();
-      // Three reads that do not depend on each other, started together: one round trip where the
-      // store can. Leases whose expiry passed unnoticed end first, a few per grant (the sweeper
-      // ends the rest), so their nodes are free; all of them when the pool looks exhausted.
-      const [keyUsed, due, held] = await Promise.all([
-        req.natsPublicKey !== undefined && tx.natsKeyUsed(req.natsPublicKey),
-        tx.expiredIn(pool.name, now, EXPIRED_PER_GRANT),
-        tx.activeLeasesOf(req.principal, pool.name),
-      ]);
-      if (keyUsed) {
-        // Revoking that lease's user would cut this one off too.
-        throw new InvalidRequest('natsPublicKey: already used by a lease; send a fresh key for each lease');
-      }
-      for (const l of due) ended.push(await this.expire(tx, l));
-      const mine: Lease[] = [];
-      for (const l of held) {
-        // One of the principal's own may be among those just ended.
-        if (l.expiresAt <= now) {
-          if (!due.some((d) => d.id === l.id)) ended.push(await this.expire(tx, l));
-        } else mine.push(l);
-      }
-      const superseded = req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance);
-      if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
-        throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
-      }
-      if (mine.length === 0) await this.checkPrincipalCap(tx, req);
-      if (req.node !== undefined) {
-        const held = await tx.activeLeaseOn(pool.name, req.node);
-        if (held && held.expiresAt <= now) ended.push(await this.expire(tx, held));
-        // Checked before ending the superseded lease, so a refused request leaves it alone.
-        else if (superseded && held && held.id !== superseded.id) throw new NodeConflict(`node ${req.node} is leased`);
-      }
-      if (superseded) {
-        ended.push(await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {}));
-      }
-      const input = {
-        pool,
-        principal: req.principal,
-        now,
-        maxClockSkewMs,
-        dynamic: req.policy.dynamic,
-        ...(req.node !== undefined ? { requestedNode: req.node } : {}),
-      };
-      const a = await allocate(tx, input).catch(async (e: unknown) => {
-        if (!(e instanceof PoolExhausted)) throw e;
-        let freed = false;
-        for (let due; (due = await tx.expiredIn(pool.name, now, 500)).length > 0; freed = true) {
-          for (const l of due) ended.push(await this.expire(tx, l));
+    const { grant, ended } = await this.deps.store.transaction(
+      async (tx) => {
+        const ended: Lease[] = [];
+        const now = tx.now();
+        // Three reads that do not depend on each other, started together and said up front (the
+        // opening below), so PostgreSQL sends them with BEGIN. Leases whose expiry passed unnoticed
+        // end first, a few per grant (the sweeper ends the rest), so their nodes are free; all of
+        // them when the pool looks exhausted.
+        const [keyUsed, due, held] = await Promise.all([
+          req.natsPublicKey !== undefined && tx.natsKeyUsed(req.natsPublicKey),
+          tx.expiredIn(pool.name, now, EXPIRED_PER_GRANT),
+          tx.activeLeasesOf(req.principal, pool.name),
+        ]);
+        if (keyUsed) {
+          // Revoking that lease's user would cut this one off too.
+          throw new InvalidRequest('natsPublicKey: already used by a lease; send a fresh key for each lease');
         }
-        if (!freed) throw e;
-        return allocate(tx, input);
-      });
-      const lease: Lease = {
-        id: newLeaseId(now),
-        pool: pool.name,
-        node: a.node,
-        generation: a.generation,
-        principal: req.principal,
-        ...(req.instance !== undefined ? { instance: req.instance } : {}),
-        issuedAt: now,
-        expiresAt: now + ttlMs,
-        notBefore: a.notBefore,
-        ...(req.natsPublicKey !== undefined ? { natsPublicKey: req.natsPublicKey } : {}),
-      };
-      await tx.insertLease(lease);
-      await tx.audit({
-        at: now,
-        actor: actorName({ kind: 'principal', principal: req.principal }),
-        action: 'lease.granted',
-        pool: pool.name,
-        node: a.node,
-        leaseId: lease.id,
-        detail: {
+        for (const l of due) ended.push(await this.expire(tx, l));
+        const mine: Lease[] = [];
+        for (const l of held) {
+          // One of the principal's own may be among those just ended.
+          if (l.expiresAt <= now) {
+            if (!due.some((d) => d.id === l.id)) ended.push(await this.expire(tx, l));
+          } else mine.push(l);
+        }
+        const superseded = req.instance === undefined ? undefined : mine.find((l) => l.instance === req.instance);
+        if (mine.length - (superseded ? 1 : 0) >= maxPerPrincipal) {
+          throw new PrincipalLimit(`you already hold ${mine.length} leases in pool ${pool.name} (the limit)`);
+        }
+        if (mine.length === 0) await this.checkPrincipalCap(tx, req);
+        if (req.node !== undefined) {
+          const held = await tx.activeLeaseOn(pool.name, req.node);
+          if (held && held.expiresAt <= now) ended.push(await this.expire(tx, held));
+          // Checked before ending the superseded lease, so a refused request leaves it alone.
+          else if (superseded && held && held.id !== superseded.id)
+            throw new NodeConflict(`node ${req.node} is leased`);
+        }
+        if (superseded) {
+          ended.push(await this.end(tx, superseded, 'superseded', { kind: 'principal', principal: req.principal }, {}));
+        }
+        const input = {
+          pool,
+          principal: req.principal,
+          now,
+          maxClockSkewMs,
+          dynamic: req.policy.dynamic,
+          ...(req.node !== undefined ? { requestedNode: req.node } : {}),
+        };
+        const a = await allocate(tx, input).catch(async (e: unknown) => {
+          if (!(e instanceof PoolExhausted)) throw e;
+          let freed = false;
+          for (let due; (due = await tx.expiredIn(pool.name, now, 500)).length > 0; freed = true) {
+            for (const l of due) ended.push(await this.expire(tx, l));
+          }
+          if (!freed) throw e;
+          return allocate(tx, input);
+        });
+        const lease: Lease = {
+          id: newLeaseId(now),
+          pool: pool.name,
+          node: a.node,
           generation: a.generation,
-          notBefore: new Date(a.notBefore).toISOString(),
+          principal: req.principal,
           ...(req.instance !== undefined ? { instance: req.instance } : {}),
-          ...(superseded ? { supersedes: superseded.id } : {}),
+          issuedAt: now,
+          expiresAt: now + ttlMs,
+          notBefore: a.notBefore,
+          ...(req.natsPublicKey !== undefined ? { natsPublicKey: req.natsPublicKey } : {}),
+        };
+        await tx.insertLease(lease);
+        await tx.audit({
+          at: now,
+          actor: actorName({ kind: 'principal', principal: req.principal }),
+          action: 'lease.granted',
+          pool: pool.name,
+          node: a.node,
+          leaseId: lease.id,
+          detail: {
+            generation: a.generation,
+            notBefore: new Date(a.notBefore).toISOString(),
+            ...(req.instance !== undefined ? { instance: req.instance } : {}),
+            ...(superseded ? { supersedes: superseded.id } : {}),
+          },
+        });
+        return { grant: { lease, now, ...(superseded ? { superseded } : {}) }, ended };
+      },
+      {
+        grant: {
+          principal: req.principal,
+          pool: pool.name,
+          ...(req.natsPublicKey !== undefined ? { natsPublicKey: req.natsPublicKey } : {}),
+          expired: EXPIRED_PER_GRANT,
         },
-      });
-      return { grant: { lease, now, ...(superseded ? { superseded } : {}) }, ended };
-    });
+      },
+    );
     void this.reportEnded(ended);
     return grant;
   }

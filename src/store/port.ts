@@ -114,11 +114,12 @@ export interface StoreTx {
 
 /**
  * What a unit reads first, said up front: a store whose round trips cost (PostgreSQL) sends it
- * with BEGIN, and the unit's `getLease` of that id is answered from it.
+ * with BEGIN, and the unit's first such reads are answered from it. A lease unit opens with
+ * `getLease(lease)`; a grant with `natsKeyUsed(natsPublicKey)` (when it has one),
+ * `expiredIn(pool, now, expired)` and `activeLeasesOf(principal, pool)`, started together.
  */
-export interface UnitOpening {
-  lease: string;
-}
+export type UnitOpening =
+  { lease: string } | { grant: { principal: Principal; pool: string; natsPublicKey?: string; expired: number } };
 
 export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, opening?: UnitOpening): Promise<T>;

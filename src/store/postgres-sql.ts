@@ -13,6 +13,9 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 
+/** PostgreSQL's clock in epoch milliseconds: the store's clock, the same for every replica. */
+export const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
 const names = new Map<string, string>();
 
 /** The statement, named after its text: one text is one prepared statement on every connection. */

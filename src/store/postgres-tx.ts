@@ -17,8 +17,8 @@
 import type pg from 'pg';
 import type { EndReason, Lease, Mapping, Principal } from '../registry/types.js';
 import { auditInsert } from './postgres-audit.js';
-import { inline, lit, prepared, Scripted, script } from './postgres-sql.js';
-import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx } from './port.js';
+import { inline, lit, NOW_MS, prepared, Scripted, script } from './postgres-sql.js';
+import { CALLOUT_PRUNE_BATCH, type NewAuditEntry, type PoolRef, type StoreTx, type UnitOpening } from './port.js';
 import {
   leaseFromRow,
   leaseToRow,
@@ -61,6 +61,18 @@ const EXPIRED_IN = new Scripted(
   `SELECT * FROM leases WHERE pool = $1 AND ended_at IS NULL AND expires_at <= $2
    ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED`,
 );
+/**
+ * The unit's clock, kept for its own statements: a read in BEGIN's script that must compare with
+ * `now` before the unit has it takes the very same instant.
+ */
+const UNIT_NOW_SETTING = 'snowgate.unit_now';
+/** The clock read that begins every unit (unless the store has a fixed clock), run by name. */
+export const UNIT_NOW = new Scripted(`SELECT set_config('${UNIT_NOW_SETTING}', (${NOW_MS})::text, true) AS now`);
+const EXPIRED_AT_UNIT_NOW = new Scripted(
+  `SELECT * FROM leases WHERE pool = $1 AND ended_at IS NULL
+     AND expires_at <= current_setting('${UNIT_NOW_SETTING}')::bigint
+   ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+);
 const NATS_KEY_USED = new Scripted('SELECT 1 FROM leases WHERE nats_public_key = $1 LIMIT 1');
 const HAS_PINS = new Scripted(
   'SELECT EXISTS (SELECT 1 FROM mappings WHERE pool = $1 AND issuer = $2 AND subject = $3) AS pinned',
@@ -74,12 +86,68 @@ function inRanges(column: string, pool: PoolRef): string {
  * A lease, locked. Run by name, so reads started together share a script (a sweep's, say); the
  * one a unit opens with goes with its BEGIN (UnitOpening).
  */
-export const LEASE_FOR_UPDATE = new Scripted('SELECT * FROM leases WHERE id = $1 FOR UPDATE');
+const LEASE_FOR_UPDATE = new Scripted('SELECT * FROM leases WHERE id = $1 FOR UPDATE');
+
+/**
+ * The lock on a principal's grants, then its leases in a snapshot taken after it, and whether it
+ * has pins in the pool (a grant asks next).
+ */
+const principalReads = (p: Principal, pool?: string): string[] => [
+  LOCK_PRINCIPAL.call([`${p.issuer}\n${p.subject}`]),
+  pool === undefined ? ACTIVE_OF.call([p.issuer, p.subject]) : ACTIVE_OF_IN_POOL.call([p.issuer, p.subject, pool]),
+  ...(pool === undefined ? [] : [HAS_PINS.call([pool, p.issuer, p.subject])]),
+];
+
+/**
+ * What a unit's opening adds to its BEGIN: the reads it says it starts with, in the order it starts
+ * them (a grant's, as Registry.acquire does). `now` is undefined when UNIT_NOW reads the clock in
+ * the same script.
+ */
+export function openingStatements(opening: UnitOpening | undefined, now: number | undefined): string[] {
+  if (!opening) return [];
+  if ('lease' in opening) return [LEASE_FOR_UPDATE.call([opening.lease])];
+  const g = opening.grant;
+  return [
+    ...(g.natsPublicKey !== undefined ? [NATS_KEY_USED.call([g.natsPublicKey])] : []),
+    now === undefined ? EXPIRED_AT_UNIT_NOW.call([g.pool, g.expired]) : EXPIRED_IN.call([g.pool, now, g.expired]),
+    ...principalReads(g.principal, g.pool),
+  ];
+}
+
+/** The opening's results, as the reads they answer (each once). */
+interface OpeningAnswers {
+  lease?: { id: string; row: LeaseRow | undefined };
+  keyUsed?: { key: string; used: boolean };
+  expired?: { pool: string; limit: number; rows: LeaseRow[] };
+  held?: { principal: Principal; pool: string; rows: LeaseRow[]; pinned: boolean };
+}
+
+function openingAnswers(opened?: { opening: UnitOpening; results: pg.QueryResult[] }): OpeningAnswers {
+  if (!opened) return {};
+  const { opening } = opened;
+  const rs = [...opened.results];
+  if ('lease' in opening) return { lease: { id: opening.lease, row: rs[0]!.rows[0] as LeaseRow | undefined } };
+  const g = opening.grant;
+  const keyUsed =
+    g.natsPublicKey === undefined ? undefined : { key: g.natsPublicKey, used: rs.shift()!.rows.length > 0 };
+  const [expired, , held, pins] = rs; // the lock's result is nothing
+  return {
+    ...(keyUsed ? { keyUsed } : {}),
+    expired: { pool: g.pool, limit: g.expired, rows: expired!.rows as LeaseRow[] },
+    held: {
+      principal: g.principal,
+      pool: g.pool,
+      rows: held!.rows as LeaseRow[],
+      pinned: (pins!.rows[0] as { pinned: boolean }).pinned,
+    },
+  };
+}
 
 export function pgUnit(
   c: pg.PoolClient,
   now: number,
-  opened?: { id: string; row: LeaseRow | undefined },
+  /** The opening and the results of its statements (openingStatements). */
+  opened?: { opening: UnitOpening; results: pg.QueryResult[] },
 ): { tx: StoreTx; commit(): Promise<void> } {
   // Statements waiting to go, in the order the unit issued them: writes whose outcome it never
   // reads wait for its next read or COMMIT, and reads it starts together (Promise.all) share one
@@ -125,6 +193,9 @@ export function pgUnit(
     return r ? nodeFromRow(r) : undefined;
   };
   const audits: NewAuditEntry[] = [];
+  // The opening's reads, each answered from BEGIN's script the first time it is asked: a later
+  // read sees what the unit wrote since, so it goes to the database.
+  const answers = openingAnswers(opened);
 
   // The coldest free node, with the pool's cursor in the same snapshot: when it says every node of
   // the pool has its row, the node found is the coldest there is, and no unit needs the cursor's
@@ -186,16 +257,22 @@ export function pgUnit(
   const tx: StoreTx = {
     now: () => now,
     getLease: async (id) => {
-      if (opened?.id === id) {
-        // Read with BEGIN; only the first time, as any later read sees what the unit wrote since.
-        const { row } = opened;
-        opened = undefined;
-        return row ? leaseFromRow(row) : undefined;
+      const a = answers.lease;
+      if (a?.id === id) {
+        answers.lease = undefined;
+        return a.row ? leaseFromRow(a.row) : undefined;
       }
       const [row] = await read<LeaseRow>(LEASE_FOR_UPDATE, [id]);
       return row ? leaseFromRow(row) : undefined;
     },
-    natsKeyUsed: async (key) => (await read(NATS_KEY_USED, [key])).length > 0,
+    natsKeyUsed: async (key) => {
+      const a = answers.keyUsed;
+      if (a?.key === key) {
+        answers.keyUsed = undefined;
+        return a.used;
+      }
+      return (await read(NATS_KEY_USED, [key])).length > 0;
+    },
     holders: async (pool, issuer) => {
       // Grants that ask take turns per issuer and pool, so a cap holds when new principals race.
       const [, r] = await send([
@@ -205,21 +282,31 @@ export function pgUnit(
       return Number((r!.rows[0] as { n: string } | undefined)?.n ?? 0);
     },
     activeLeasesOf: async (p: Principal, pool?: string) => {
-      // The lock, then the read in a snapshot taken after it, and whether the principal has pins
-      // there (a grant asks next): one round trip (postgres-sql.ts).
-      const rs = await send([
-        LOCK_PRINCIPAL.call([`${p.issuer}\n${p.subject}`]),
-        pool === undefined
-          ? ACTIVE_OF.call([p.issuer, p.subject])
-          : ACTIVE_OF_IN_POOL.call([p.issuer, p.subject, pool]),
-        ...(pool === undefined ? [] : [HAS_PINS.call([pool, p.issuer, p.subject])]),
-      ]);
-      if (pool !== undefined && !(rs[2]!.rows[0] as { pinned: boolean }).pinned) pinless.add(pinKey(pool, p));
-      return (rs[1]!.rows as LeaseRow[]).map(leaseFromRow);
+      const a = answers.held;
+      let rows: LeaseRow[];
+      let pinned: boolean | undefined;
+      if (a && pool === a.pool && a.principal.issuer === p.issuer && a.principal.subject === p.subject) {
+        answers.held = undefined;
+        ({ rows, pinned } = a);
+      } else {
+        // One round trip (postgres-sql.ts).
+        const rs = await send(principalReads(p, pool));
+        rows = rs[1]!.rows as LeaseRow[];
+        pinned = pool === undefined ? undefined : (rs[2]!.rows[0] as { pinned: boolean }).pinned;
+      }
+      if (pool !== undefined && pinned === false) pinless.add(pinKey(pool, p));
+      return rows.map(leaseFromRow);
     },
     activeLeaseOn: (pool, n) =>
       lease('SELECT * FROM leases WHERE pool = $1 AND node = $2 AND ended_at IS NULL FOR UPDATE', [pool, n]),
-    expiredIn: async (pool, at, limit) => (await read<LeaseRow>(EXPIRED_IN, [pool, at, limit])).map(leaseFromRow),
+    expiredIn: async (pool, at, limit) => {
+      const a = answers.expired;
+      if (a && a.pool === pool && a.limit === limit && at === now) {
+        answers.expired = undefined;
+        return a.rows.map(leaseFromRow);
+      }
+      return (await read<LeaseRow>(EXPIRED_IN, [pool, at, limit])).map(leaseFromRow);
+    },
     nodeState: (pool, n) => node('SELECT * FROM nodes WHERE pool = $1 AND node = $2', [pool, n]),
     freePinnedNode: async (pool, p, readyBy) =>
       pinless.has(pinKey(pool.name, p))

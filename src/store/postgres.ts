@@ -11,15 +11,12 @@ import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import { describeFault, isPgConflict, isPgConnectionFault, isPgStalePlan, StoreUnavailable } from './faults.js';
 import type { LeaseFilter, Store, StoreTx, UnitOpening } from './port.js';
 import { sealAudit } from './postgres-audit.js';
-import { prepareScripted, Scripted, script } from './postgres-sql.js';
-import { LEASE_FOR_UPDATE, pgUnit } from './postgres-tx.js';
+import { NOW_MS, prepareScripted, script } from './postgres-sql.js';
+import { openingStatements, pgUnit, UNIT_NOW } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
 // Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
 const MIGRATE_LOCK = 0x6d696772; // "migr"
-const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
-/** The clock read that begins every unit, run by name (postgres-sql.ts). */
-const UNIT_NOW = new Scripted(`SELECT ${NOW_MS} AS now`);
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -202,15 +199,12 @@ export class PostgresStore implements Store {
     }
     let committing = false;
     try {
-      // BEGIN, the unit's clock and its opening read in one round trip (postgres-sql.ts).
-      const begun = await script(c, [
-        'BEGIN',
-        ...(this.clock ? [] : [UNIT_NOW.call([])]),
-        ...(opening ? [LEASE_FOR_UPDATE.call([opening.lease])] : []),
-      ]);
-      const now = this.clock?.now() ?? Number((begun[1]!.rows[0] as { now: string }).now);
-      const opened = opening && { id: opening.lease, row: begun.at(-1)!.rows[0] as LeaseRow | undefined };
-      const unit = pgUnit(c, now, opened);
+      // BEGIN, the unit's clock and its opening reads in one round trip (postgres-sql.ts).
+      const fixedNow = this.clock?.now();
+      const opens = openingStatements(opening, fixedNow);
+      const begun = await script(c, ['BEGIN', ...(fixedNow === undefined ? [UNIT_NOW.call([])] : []), ...opens]);
+      const now = fixedNow ?? Number((begun[1]!.rows[0] as { now: string }).now);
+      const unit = pgUnit(c, now, opening && { opening, results: begun.slice(begun.length - opens.length) });
       const value = await fn(unit.tx);
       committing = true;
       await unit.commit();
