@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
+import { buildAccountJwt } from '../../src/nats/account.js';
 import { generateNkey } from '../../src/nats/nkey.js';
 import { SeedSealer } from '../../src/nats/seed-seal.js';
+import { createSigner } from '../../src/nats/signer.js';
 import { StateKeeper } from '../../src/nats/state-keeper.js';
 import { InvalidNatsState, MemoryNatsStateStore, parseState, type NatsState } from '../../src/nats/state.js';
 
@@ -97,6 +99,30 @@ describe('StateKeeper', () => {
     assert.equal((await store.load())?.version, 3);
     await a.sync();
     assert.deepEqual(a.state.revocations, { UA: 1, UB: 2 });
+  });
+
+  it('gives every replica the same account JWT bytes for one version, revocations unsorted', async () => {
+    const store = new MemoryNatsStateStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const a = new StateKeeper({ store, account, clock });
+    const b = new StateKeeper({ store, account, clock });
+    await a.loadOrSeed(seed);
+    await b.loadOrSeed(seed);
+    await a.mutate((s) => Object.assign(s.revocations, { UZ: 1, UA: 2, UM: 3 }));
+    await b.mutate((s) => void (s.revocations.UB = 4));
+    await a.sync();
+    const operator = createSigner(generateNkey('operator').seed);
+    const jwt = (s: NatsState) =>
+      buildAccountJwt({
+        operator,
+        accountPublicKey: account,
+        name: 'APP',
+        signingKeys: s.signingKeys.map((k) => k.publicKey),
+        revocations: s.revocations,
+        iatSeconds: s.accountIat,
+      });
+    assert.deepEqual(Object.keys(a.state.revocations), ['UZ', 'UA', 'UM', 'UB'], 'in the order they were made');
+    assert.equal(jwt(a.state), jwt(b.state));
   });
 
   it('refuses state of another account, and malformed state', async () => {
