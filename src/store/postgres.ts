@@ -12,7 +12,8 @@ import { describeFault, isPgConflict, isPgConnectionFault, isPgStalePlan, StoreU
 import type { LeaseFilter, Store, StoreTx, UnitOpening } from './port.js';
 import { sealAudit } from './postgres-audit.js';
 import { NOW_MS, prepareScripted, script } from './postgres-sql.js';
-import { openingStatements, pgUnit, UNIT_NOW } from './postgres-tx.js';
+import { openingStatements, UNIT_NOW } from './postgres-statements.js';
+import { pgUnit } from './postgres-tx.js';
 import { auditFromRow, leaseFromRow, mappingFromRow, type AuditRow, type LeaseRow, type MappingRow } from './rows.js';
 
 // Arbitrary but fixed: the advisory lock key migrations take (units take theirs in postgres-tx.ts).
