@@ -31,6 +31,17 @@ describe('MemoryNatsStateStore', () => {
   });
 });
 
+/** Two replicas' keepers on one store, both loaded. */
+async function twoReplicas() {
+  const store = new MemoryNatsStateStore();
+  const clock = new ManualClock(1_700_000_000_000);
+  const a = new StateKeeper({ store, account, clock });
+  const b = new StateKeeper({ store, account, clock });
+  await a.loadOrSeed(seed);
+  await b.loadOrSeed(seed);
+  return { store, a, b };
+}
+
 describe('StateKeeper', () => {
   it('seeds once; a second replica adopts the seed', async () => {
     const store = new MemoryNatsStateStore();
@@ -44,12 +55,7 @@ describe('StateKeeper', () => {
   });
 
   it('retries on conflict so concurrent changes of two replicas both land', async () => {
-    const store = new MemoryNatsStateStore();
-    const clock = new ManualClock(1_700_000_000_000);
-    const a = new StateKeeper({ store, account, clock });
-    const b = new StateKeeper({ store, account, clock });
-    await a.loadOrSeed(seed);
-    await b.loadOrSeed(seed);
+    const { store, a, b } = await twoReplicas();
     await Promise.all([
       a.mutate((s) => void (s.revocations.UA = 1)),
       b.mutate((s) => void (s.revocations.UB = 2)),
@@ -102,12 +108,7 @@ describe('StateKeeper', () => {
   });
 
   it('gives every replica the same account JWT bytes for one version, revocations unsorted', async () => {
-    const store = new MemoryNatsStateStore();
-    const clock = new ManualClock(1_700_000_000_000);
-    const a = new StateKeeper({ store, account, clock });
-    const b = new StateKeeper({ store, account, clock });
-    await a.loadOrSeed(seed);
-    await b.loadOrSeed(seed);
+    const { a, b } = await twoReplicas();
     await a.mutate((s) => Object.assign(s.revocations, { UZ: 1, UA: 2, UM: 3 }));
     await b.mutate((s) => void (s.revocations.UB = 4));
     await a.sync();
