@@ -23,12 +23,11 @@
 import type { Account } from '@nats-io/jwt';
 import { systemClock, type Clock } from '../clock.js';
 import { Unavailable } from '../errors.js';
-import { buildAccountJwt } from './account.js';
+import { AccountJwtBuilder } from './account-jwt-builder.js';
 import { readClaims } from './jwt-encode.js';
 import type { NatsKeys } from './keys.js';
-import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus } from './publisher.js';
+import { AccountPublisher, PushRejected, PushTimeout, type PublisherStatus, type VersionedJwt } from './publisher.js';
 import { Revoker, type RevocationStatus } from './revoker.js';
-import { createSigner, type NativeSigner } from './signer.js';
 import {
   addPendingKey,
   keysView,
@@ -68,6 +67,8 @@ export interface NatsAuthorityOptions {
   /** Period of the built-in tick() timer; 0: the caller ticks. */
   tickIntervalMs?: number;
   clock?: Clock;
+  /** States stored in at least this many characters build their account JWT on a thread; for tests. */
+  accountJwtThreadFrom?: number;
   /** Publisher tuning, for tests. */
   requestTimeoutMs?: number;
   retryDelayMs?: number;
@@ -97,12 +98,14 @@ export class NatsUnavailable extends Unavailable {}
 
 export class NatsAuthority {
   readonly #o: NatsAuthorityOptions & Required<Pick<NatsAuthorityOptions, 'syncGraceMs' | 'pushTimeoutMs' | 'clock'>>;
-  readonly #operator: NativeSigner;
+  readonly #builder: AccountJwtBuilder;
   readonly #publisher: AccountPublisher;
   readonly #keeper: StateKeeper;
   /** Revocations: their status, the budget's room, what updates cost (revoker.ts). */
   readonly revocations: Revoker;
-  #jwtCache: { version: number; jwt: string } | undefined;
+  #jwtCache: { version: number; jwt: Promise<string> } | undefined;
+  /** The size of the account JWT last built (for metrics). */
+  #jwtBytes = 0;
   readonly #book = new SigningKeyBook();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -114,7 +117,12 @@ export class NatsAuthority {
 
   constructor(options: NatsAuthorityOptions) {
     this.#o = { syncGraceMs: 30_000, pushTimeoutMs: 10_000, clock: systemClock, ...options };
-    this.#operator = createSigner(options.keys.operator.seed);
+    this.#builder = new AccountJwtBuilder({
+      operatorSeed: options.keys.operator.seed,
+      accountPublicKey: options.keys.account.publicKey,
+      name: options.keys.account.name,
+      ...(options.accountJwtThreadFrom !== undefined ? { threadFrom: options.accountJwtThreadFrom } : {}),
+    });
     this.#keeper = new StateKeeper({
       store: options.store,
       account: options.keys.account.publicKey,
@@ -145,7 +153,8 @@ export class NatsAuthority {
       clock: this.#o.clock,
       jwtTtlMs: this.#jwtTtlMs(),
       current: () => this.#current(),
-      baseBytes: (signingKeys) => this.#accountJwt(signingKeys, {}, 0).length,
+      currentBytes: () => this.#jwtBytes,
+      baseBytes: (signingKeys) => this.#builder.inline(signingKeys, {}, 0).length,
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }
@@ -188,7 +197,7 @@ export class NatsAuthority {
    */
   async synced(timeoutMs = this.#o.pushTimeoutMs): Promise<void> {
     try {
-      await this.#publisher.publish(this.#current(), timeoutMs);
+      await this.#publisher.publish(await this.#current(), timeoutMs);
     } catch (e) {
       if (e instanceof PushTimeout) {
         throw new NatsUnavailable(`${e.message}; it is saved and will be pushed once they are back`, { cause: e });
@@ -318,6 +327,7 @@ export class NatsAuthority {
     await this.revocations.close();
     await this.#publisher.close();
     await this.#promoting;
+    await this.#builder.close();
   }
 
   /** In the draft: the pending key becomes active, if the servers accepted an account JWT listing it. */
@@ -336,8 +346,8 @@ export class NatsAuthority {
    */
   #promoteWhenKnown(): void {
     if (this.#promoting || this.#closed || !pendingKey(this.#keeper.state)) return;
-    this.#promoting = this.#publisher
-      .publish(this.#current())
+    this.#promoting = this.#current()
+      .then((current) => this.#publisher.publish(current))
       .then(() => (this.#closed ? undefined : this.#promote()))
       .catch((e: Error) => {
         // The publisher reports its own failures (refused pushes included); a close ends the wait.
@@ -364,33 +374,31 @@ export class NatsAuthority {
 
   /** Queues the current JWT without waiting; the publisher reports its own failures. */
   #pushInBackground(): void {
-    this.#publisher.publish(this.#current()).catch(() => undefined);
+    this.#current()
+      .then((current) => this.#publisher.publish(current))
+      .catch(() => undefined);
   }
 
-  /** The account JWT of the current state: the same bytes on every replica for a version. */
-  #current(): { jwt: string; seq: number } {
+  /**
+   * The account JWT of the current state: the same bytes on every replica for a version. Built
+   * once per version, off the event loop when it is large (account-jwt-builder.ts).
+   */
+  async #current(): Promise<VersionedJwt> {
     const version = this.#keeper.version;
     if (this.#jwtCache?.version !== version) {
-      const s = this.#keeper.state;
-      const jwt = this.#accountJwt(
-        s.signingKeys.map((k) => k.publicKey),
-        s.revocations,
-        s.accountIat,
+      const entry = { version, jwt: this.#builder.build(this.#keeper.state, this.#keeper.data) };
+      this.#jwtCache = entry;
+      entry.jwt.then(
+        (j) => {
+          this.#jwtBytes = j.length;
+        },
+        () => {
+          // Built again on the next call.
+          if (this.#jwtCache === entry) this.#jwtCache = undefined;
+        },
       );
-      this.#jwtCache = { version, jwt };
     }
-    return { jwt: this.#jwtCache.jwt, seq: version };
-  }
-
-  #accountJwt(signingKeys: readonly string[], revocations: Record<string, number>, iatSeconds: number): string {
-    return buildAccountJwt({
-      operator: this.#operator,
-      accountPublicKey: this.#o.keys.account.publicKey,
-      name: this.#o.keys.account.name,
-      signingKeys,
-      revocations,
-      iatSeconds,
-    });
+    return { jwt: await this.#jwtCache.jwt, seq: version };
   }
 
   /** The longest a JWT this process signs lives: the lease's, or nats.credentialTtl when shorter. */

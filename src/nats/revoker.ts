@@ -29,7 +29,9 @@ export interface RevokerOptions {
   /** Longest a user JWT lives: a revocation made at second r is needed until r + 2 s + this. */
   jwtTtlMs: number;
   /** The account JWT of the current state. */
-  current: () => VersionedJwt;
+  current: () => Promise<VersionedJwt>;
+  /** The size of the account JWT last built. */
+  currentBytes: () => number;
   /** The size of the account JWT these signing keys give with no revocations. */
   baseBytes: (signingKeys: readonly string[]) => number;
   onError?: (err: Error) => void;
@@ -60,7 +62,7 @@ export class Revoker {
       // Pace updates by the servers too: each rebuilds its copy of the account from the whole JWT.
       pace: async () => {
         if (this.#o.publisher.connected) {
-          await this.#o.publisher.publish(this.#o.current(), PUSH_PACE_MS).catch(() => undefined);
+          await this.#push(PUSH_PACE_MS);
         }
       },
       clock: options.clock,
@@ -123,7 +125,7 @@ export class Revoker {
     });
     if (this.#confirmed(version)) return 'revoked';
     if (waitMs <= 0 || !this.#o.publisher.connected) return 'pending';
-    await this.#o.publisher.publish(this.#o.current(), waitMs).catch(() => undefined);
+    await this.#push(waitMs);
     return this.#confirmed(version) ? 'revoked' : 'pending';
   }
 
@@ -131,7 +133,7 @@ export class Revoker {
   async settle(waitMs: number): Promise<RevocationStatus> {
     const version = await this.#queue.add([], { urgent: true });
     if (!this.#confirmed(version) && this.#o.publisher.connected) {
-      await this.#o.publisher.publish(this.#o.current(), waitMs).catch(() => undefined);
+      await this.#push(waitMs);
     }
     return this.#confirmed(version) ? 'revoked' : 'pending';
   }
@@ -183,7 +185,7 @@ export class Revoker {
     return {
       lastUpdateMs: this.#queue.lastCostMs,
       maxPayload: this.maxPayload(),
-      accountJwtBytes: this.#o.keeper.loaded ? this.#o.current().jwt.length : 0,
+      accountJwtBytes: this.#o.currentBytes(),
     };
   }
 
@@ -207,6 +209,14 @@ export class Revoker {
     if (version !== before)
       for (const k of batch.keys()) if (!this.#unconfirmed.has(k)) this.#unconfirmed.set(k, version);
     return version;
+  }
+
+  /** Pushes the current account JWT, waiting up to `waitMs`; the publisher reports its own failures. */
+  async #push(waitMs: number): Promise<void> {
+    await this.#o
+      .current()
+      .then((current) => this.#o.publisher.publish(current, waitMs))
+      .catch(() => undefined);
   }
 
   #statusOf(key: string): RevocationStatus | undefined {

@@ -57,6 +57,12 @@ export class StateKeeper {
     return this.#version;
   }
 
+  /** The state as stored for this version (JSON; seeds sealed when a sealer is given). */
+  get data(): string {
+    if (!this.#state) throw new Error('the NATS authority has not started');
+    return this.#stored;
+  }
+
   /** Loads the stored state, or saves `seed()` when there is none yet. */
   loadOrSeed(seed: () => NatsState): Promise<void> {
     return this.#locked(async () => {

@@ -133,6 +133,16 @@ describe('NatsAuthority', () => {
     await assert.rejects(a.revoke(['not-a-key']));
   });
 
+  it('revokes with the account JWT built on its thread, as a large account is', async () => {
+    const a = await authority({ accountJwtThreadFrom: 0 });
+    const g = grant(a, 7);
+    const nc = await connectCreds(nats.url, g.creds);
+    await nc.flush();
+    assert.equal(await a.revoke([g.publicKey], { waitMs: 2000 }), 'revoked');
+    assert.equal(await droppedWithin(nc, 2000), 'closed');
+    await assert.rejects(connectCreds(nats.url, g.creds));
+  });
+
   it('rotates: once rotate() resolves the new key signs JWTs that connect; old JWTs work until they expire', async () => {
     const a = await authority({ maxJwtTtlMs: 4000 });
     const old = grant(a, 7, 3000);

@@ -1,0 +1,95 @@
+// The account JWT built on a worker thread: the same bytes as the inline build, and inline when the thread cannot.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Account } from '@nats-io/jwt';
+import { AccountJwtBuilder } from '../../src/nats/account-jwt-builder.js';
+import { buildAccountJwt } from '../../src/nats/account.js';
+import { readClaims } from '../../src/nats/jwt-encode.js';
+import { generateNkey } from '../../src/nats/nkey.js';
+import { createSigner } from '../../src/nats/signer.js';
+import { serializeState, type NatsState } from '../../src/nats/state.js';
+
+const operator = generateNkey('operator');
+const account = generateNkey('account');
+const signingKeys = [generateNkey('account'), generateNkey('account')];
+
+function stateWith(revocations: number): NatsState {
+  const s: NatsState = {
+    account: account.publicKey,
+    signingKeys: signingKeys.map((k, i) => ({
+      publicKey: k.publicKey,
+      seed: k.seed,
+      state: i === 0 ? 'active' : 'pending',
+      createdAt: 1_700_000_000_000,
+    })),
+    revocations: {},
+    accountIat: 1_700_000_123,
+  };
+  // Seconds out of order: the JWT keeps the state's order, as every replica reads it back.
+  for (let i = 0; i < revocations; i++) s.revocations[generateNkey('user').publicKey] = 1_700_000_000 + ((i * 7) % 600);
+  return s;
+}
+
+function expected(s: NatsState): string {
+  return buildAccountJwt({
+    operator: createSigner(operator.seed),
+    accountPublicKey: account.publicKey,
+    name: 'APP',
+    signingKeys: s.signingKeys.map((k) => k.publicKey),
+    revocations: s.revocations,
+    iatSeconds: s.accountIat,
+  });
+}
+
+function builder(threadFrom: number): AccountJwtBuilder {
+  return new AccountJwtBuilder({
+    operatorSeed: operator.seed,
+    accountPublicKey: account.publicKey,
+    name: 'APP',
+    threadFrom,
+  });
+}
+
+describe('AccountJwtBuilder', () => {
+  it('builds on the thread the bytes the inline build gives, for several versions at once', async () => {
+    const b = builder(0);
+    try {
+      const states = [stateWith(5000), stateWith(0), stateWith(3)];
+      const jwts = await Promise.all(states.map((s) => b.build(s, serializeState(s))));
+      for (const [i, s] of states.entries()) assert.equal(jwts[i], expected(s));
+      const claims = readClaims<Account>(jwts[0]!);
+      assert.equal(Object.keys(claims.nats.revocations ?? {}).length, 5000);
+      assert.deepEqual(Object.keys(claims.nats.revocations ?? {}), Object.keys(states[0]!.revocations));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('builds small states inline, and large ones on the thread, alike', async () => {
+    const b = builder(64 * 1024);
+    try {
+      for (const s of [stateWith(10), stateWith(2000)]) assert.equal(await b.build(s, serializeState(s)), expected(s));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('builds inline what the thread could not build', async () => {
+    const b = builder(0);
+    try {
+      const s = stateWith(100);
+      // The thread reads the stored form; one it cannot parse fails there, and the state is built here.
+      assert.equal(await b.build(s, '{"not json'), expected(s));
+      assert.equal(await b.build(s, serializeState(s)), expected(s));
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('builds inline once closed', async () => {
+    const b = builder(0);
+    await b.close();
+    const s = stateWith(50);
+    assert.equal(await b.build(s, serializeState(s)), expected(s));
+  });
+});
