@@ -60,7 +60,7 @@ export class AccountJwtBuilder {
   }
 
   /** Built here and now (the budget's base size, small states). */
-  inline(signingKeys: readonly string[], revocations: Record<string, number>, iatSeconds: number): string {
+  inline(signingKeys: readonly string[], revocations: ReadonlyMap<string, number>, iatSeconds: number): string {
     return buildAccountJwt({
       operator: this.#operator,
       accountPublicKey: this.#o.accountPublicKey,

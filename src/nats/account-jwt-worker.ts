@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildAccountJwt } from './account.js';
 import { createSigner } from './signer.js';
-import type { NatsState } from './state.js';
+import { parseState } from './state.js';
 
 const { operatorSeed, accountPublicKey, name } = workerData as {
   operatorSeed: string;
@@ -16,7 +16,7 @@ const operator = createSigner(operatorSeed);
 
 parentPort!.on('message', ({ id, data }: { id: number; data: string }) => {
   try {
-    const s = JSON.parse(data) as NatsState;
+    const s = parseState(data);
     const jwt = buildAccountJwt({
       operator,
       accountPublicKey,

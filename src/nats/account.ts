@@ -5,6 +5,7 @@
 import type { Account, OperatorLimits } from '@nats-io/jwt';
 import { signJwt, type JwtSigner } from './jwt-encode.js';
 import { decodePublicKey } from './nkey.js';
+import { revocationsJson, spliceJson } from './state.js';
 
 /**
  * Explicit limits: @nats-io/jwt fills no defaults, and an account JWT without `limits` allows
@@ -49,7 +50,7 @@ export interface AccountJwtInput {
   /** Public keys allowed to sign this account's users. */
   signingKeys: readonly string[];
   /** User public key → unix second: JWTs of that user issued at or before it are refused. */
-  revocations: Readonly<Record<string, number>>;
+  revocations: ReadonlyMap<string, number>;
   limits?: OperatorLimits;
   /** The caller keeps this strictly increasing across the account's JWTs (see authority.ts). */
   iatSeconds: number;
@@ -58,17 +59,23 @@ export interface AccountJwtInput {
 export function buildAccountJwt(input: AccountJwtInput): string {
   decodePublicKey(input.accountPublicKey, 'account');
   for (const k of input.signingKeys) decodePublicKey(k, 'account');
-  // In the state's own order, not sorted (15 ms at 20,000): a state's order is its stored JSON's
-  // (keys are never integer-like), so every replica builds the same bytes from the same version.
+  // In the state's own order, not sorted (15 ms at 20,000): a state's order is its stored JSON's,
+  // so every replica builds the same bytes from the same version. Written as JSON once, into the
+  // claims' JSON, where a placeholder holds its place.
   const revocations = input.revocations;
-  const nats: Partial<Account> = {
+  const nats = {
     limits: { ...(input.limits ?? APP_ACCOUNT_LIMITS) },
     signing_keys: [...input.signingKeys],
-    ...(Object.keys(revocations).length > 0 ? { revocations } : {}),
+    ...(revocations.size > 0 ? { revocations: 0 } : {}),
     type: 'account',
     version: 2,
-  };
-  return signJwt({ name: input.name, sub: input.accountPublicKey, nats }, input.operator, input.iatSeconds);
+  } satisfies Partial<Record<keyof Account, unknown>>;
+  return signJwt(
+    { name: input.name, sub: input.accountPublicKey, nats },
+    input.operator,
+    input.iatSeconds,
+    revocations.size > 0 ? (json) => spliceJson(json, 'revocations', revocationsJson(revocations)) : undefined,
+  );
 }
 
 /**
@@ -77,6 +84,6 @@ export function buildAccountJwt(input: AccountJwtInput): string {
  * expiring within `horizonMs` (the longest lease plus clock skew) after that; nats-server may act
  * on an `exp` up to a second late, hence one more.
  */
-export function pruneRevocations(revocations: Record<string, number>, nowMs: number, horizonMs: number): void {
-  for (const k in revocations) if ((revocations[k]! + 2) * 1000 + horizonMs <= nowMs) delete revocations[k];
+export function pruneRevocations(revocations: Map<string, number>, nowMs: number, horizonMs: number): void {
+  for (const [k, second] of revocations) if ((second + 2) * 1000 + horizonMs <= nowMs) revocations.delete(k);
 }

@@ -154,7 +154,7 @@ export class NatsAuthority {
       jwtTtlMs: this.#jwtTtlMs(),
       current: () => this.#current(),
       currentBytes: () => this.#jwtBytes,
-      baseBytes: (signingKeys) => this.#builder.inline(signingKeys, {}, 0).length,
+      baseBytes: (signingKeys) => this.#builder.inline(signingKeys, new Map(), 0).length,
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }
@@ -166,7 +166,7 @@ export class NatsAuthority {
       return {
         account: this.#o.keys.account.publicKey,
         signingKeys: [{ ...this.#o.keys.signingKey, state: 'active', createdAt: now }],
-        revocations: {},
+        revocations: new Map(),
         accountIat: Math.floor(now / 1000),
       };
     });

@@ -70,7 +70,7 @@ async function buildManifest(authCallout: boolean): Promise<NatsKeyManifest> {
     accountPublicKey: app.publicKey,
     name: APP_ACCOUNT_NAME,
     signingKeys: [signingKey.publicKey],
-    revocations: {},
+    revocations: new Map(),
     iatSeconds: Math.floor(Date.now() / 1000),
   });
   return {

@@ -27,7 +27,16 @@ export interface UnsignedClaims<T> {
 
 const HEADER = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' })).toString('base64url');
 
-export function signJwt<T extends object>(claims: UnsignedClaims<T>, signer: JwtSigner, iatSeconds: number): string {
+/**
+ * `fill`, when given, completes the claims' JSON before it is hashed and signed: a part too large
+ * to serialise twice is written in where a placeholder stands (account.ts's revocations).
+ */
+export function signJwt<T extends object>(
+  claims: UnsignedClaims<T>,
+  signer: JwtSigner,
+  iatSeconds: number,
+  fill?: (json: string) => string,
+): string {
   // Key order as @nats-io/jwt builds it: exp, nbf, aud, name, sub, nats, iss, iat, jti.
   const body: Partial<ClaimsData<T>> & Record<string, unknown> = {
     exp: claims.exp,
@@ -41,7 +50,8 @@ export function signJwt<T extends object>(claims: UnsignedClaims<T>, signer: Jwt
   };
   // The jti hashes the claims without it, and comes last: the claims are serialised once (an
   // account JWT carries every revocation).
-  const json = JSON.stringify(body);
+  const serialised = JSON.stringify(body);
+  const json = fill ? fill(serialised) : serialised;
   const jti = createHash('sha512').update(json).digest('base64');
   const payload = `${HEADER}.${Buffer.from(`${json.slice(0, -1)},"jti":"${jti}"}`).toString('base64url')}`;
   const signature = Buffer.from(signer.sign(Buffer.from(payload))).toString('base64url');

@@ -112,11 +112,12 @@ export class RevocationExpiries {
   #at = new Float64Array(0);
 
   /** `expiry(second)`: when a revocation made at that unix second is no longer needed. */
-  reset(revocations: Readonly<Record<string, number>>, expiry: (second: number) => number): void {
-    // for-in and a typed array's native sort: 3.5 ms at 20,000 where values, map and sort took 6.3.
-    const at: number[] = [];
-    for (const k in revocations) at.push(expiry(revocations[k]!));
-    this.#at = Float64Array.from(at).sort();
+  reset(revocations: ReadonlyMap<string, number>, expiry: (second: number) => number): void {
+    const at = new Float64Array(revocations.size);
+    let i = 0;
+    for (const second of revocations.values()) at[i++] = expiry(second);
+    // A typed array's native sort.
+    this.#at = at.sort();
   }
 
   /** How many are still needed at `now`. */

@@ -200,8 +200,8 @@ export class Revoker {
     await this.#o.keeper.mutate((s, now) => {
       const second = Math.floor(now / 1000);
       for (const [k, onlyMissing] of batch) {
-        if (onlyMissing && s.revocations[k] !== undefined) continue;
-        s.revocations[k] = Math.max(s.revocations[k] ?? 0, second);
+        if (onlyMissing && s.revocations.has(k)) continue;
+        s.revocations.set(k, Math.max(s.revocations.get(k) ?? 0, second));
       }
       this.prune(s, now);
     });
@@ -223,7 +223,7 @@ export class Revoker {
     if (this.#queue.has(key)) return 'pending';
     const version = this.#unconfirmed.get(key);
     if (version !== undefined) return this.#confirmed(version) ? 'revoked' : 'pending';
-    if (this.#o.keeper.state.revocations[key] === undefined) return undefined;
+    if (!this.#o.keeper.state.revocations.has(key)) return undefined;
     // Saved by another replica, or confirmed long ago: confirmed when the servers hold what we know.
     return this.#confirmed(this.#o.keeper.version) ? 'revoked' : 'pending';
   }

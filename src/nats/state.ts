@@ -32,8 +32,12 @@ export interface NatsState {
   account: string;
   /** Exactly one is active; at most one is pending. */
   signingKeys: SigningKeyState[];
-  /** User public key → unix second; covers that user's JWTs issued at or before it. */
-  revocations: Record<string, number>;
+  /**
+   * User public key → unix second; covers that user's JWTs issued at or before it. In the order
+   * they were made, which the stored JSON keeps, so every replica reads back the same order. A Map:
+   * at 30,000 copying, comparing and walking one costs a third to a tenth of a plain object's.
+   */
+  revocations: Map<string, number>;
   /** `iat` of the account JWT for this state; strictly increases whenever its content changes. */
   accountIat: number;
   /**
@@ -77,20 +81,43 @@ export class MemoryNatsStateStore implements NatsStateStore {
 
 export class InvalidNatsState extends Error {}
 
+/** The state as stored: JSON, its revocations an object (user key → second) in their order. */
 export function serializeState(state: NatsState): string {
-  return JSON.stringify(state);
+  return spliceJson(JSON.stringify({ ...state, revocations: 0 }), 'revocations', revocationsJson(state.revocations));
+}
+
+/** Characters of an nkey: written into JSON as they are. */
+const NKEY = /^[A-Z2-7]+$/;
+
+/** Revocations as a JSON object, in their order: what JSON.stringify gives for the same object. */
+export function revocationsJson(revocations: ReadonlyMap<string, number>): string {
+  let out = '';
+  for (const [k, v] of revocations) out += `,${NKEY.test(k) ? `"${k}"` : JSON.stringify(k)}:${JSON.stringify(v)}`;
+  return `{${out.slice(1)}}`;
+}
+
+/**
+ * `json` with its `"key":0` replaced by the JSON text `value`. Only for a key that appears once as
+ * a key (a string holding it would have its quotes escaped), serialised with 0 in its place.
+ */
+export function spliceJson(json: string, key: string, value: string): string {
+  const placeholder = `"${key}":0`;
+  const at = json.indexOf(placeholder);
+  if (at < 0) throw new Error(`no ${placeholder} to fill`);
+  return `${json.slice(0, at + placeholder.length - 1)}${value}${json.slice(at + placeholder.length)}`;
 }
 
 const STAGES: ReadonlySet<string> = new Set<SigningKeyStage>(['pending', 'active', 'retiring']);
 
 export function parseState(data: string): NatsState {
-  const s = JSON.parse(data) as Partial<NatsState>;
+  const s = JSON.parse(data) as Omit<Partial<NatsState>, 'revocations'> & { revocations?: unknown };
   const keys = s.signingKeys;
   if (
     typeof s.account !== 'string' ||
     !Array.isArray(keys) ||
     typeof s.revocations !== 'object' ||
     s.revocations === null ||
+    Array.isArray(s.revocations) ||
     typeof s.accountIat !== 'number' ||
     (s.maxPayload !== undefined && !(Number.isInteger(s.maxPayload) && s.maxPayload > 0))
   ) {
@@ -105,5 +132,15 @@ export function parseState(data: string): NatsState {
   if (keys.filter((k) => k.state === 'pending').length > 1) {
     throw new InvalidNatsState('NATS state: at most one signing key may be pending');
   }
-  return s as NatsState;
+  const stored = s.revocations as Record<string, unknown>;
+  const revocations = new Map<string, number>();
+  for (const k in stored) {
+    const second = stored[k];
+    if (typeof second !== 'number' || !Number.isFinite(second)) {
+      throw new InvalidNatsState('NATS state: a revocation that is not a number');
+    }
+    revocations.set(k, second);
+  }
+  // In its place among the keys, so the state serialises as it was read.
+  return { ...s, revocations } as NatsState;
 }

@@ -22,11 +22,12 @@ function stateWith(revocations: number): NatsState {
       state: i === 0 ? 'active' : 'pending',
       createdAt: 1_700_000_000_000,
     })),
-    revocations: {},
+    revocations: new Map(),
     accountIat: 1_700_000_123,
   };
   // Seconds out of order: the JWT keeps the state's order, as every replica reads it back.
-  for (let i = 0; i < revocations; i++) s.revocations[generateNkey('user').publicKey] = 1_700_000_000 + ((i * 7) % 600);
+  for (let i = 0; i < revocations; i++)
+    s.revocations.set(generateNkey('user').publicKey, 1_700_000_000 + ((i * 7) % 600));
   return s;
 }
 
@@ -59,7 +60,7 @@ describe('AccountJwtBuilder', () => {
       for (const [i, s] of states.entries()) assert.equal(jwts[i], expected(s));
       const claims = readClaims<Account>(jwts[0]!);
       assert.equal(Object.keys(claims.nats.revocations ?? {}).length, 5000);
-      assert.deepEqual(Object.keys(claims.nats.revocations ?? {}), Object.keys(states[0]!.revocations));
+      assert.deepEqual(Object.keys(claims.nats.revocations ?? {}), [...states[0]!.revocations.keys()]);
     } finally {
       await b.close();
     }

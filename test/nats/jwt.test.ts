@@ -118,7 +118,7 @@ describe('account JWT', () => {
       accountPublicKey: account.publicKey,
       name: 'snowgate',
       signingKeys: [signingKey.publicKey],
-      revocations: { [user.publicKey]: 1700000000 },
+      revocations: new Map([[user.publicKey, 1700000000]]),
       iatSeconds: 1700000001,
     });
     const c = decode<Account>(jwt);
@@ -139,7 +139,7 @@ describe('account JWT', () => {
         accountPublicKey: account.publicKey,
         name: 'snowgate',
         signingKeys: [signingKey.publicKey],
-        revocations: { [user.publicKey]: 1 },
+        revocations: new Map([[user.publicKey, 1]]),
         iatSeconds: Math.floor(Date.now() / 1000),
       }),
       await encodeAccount(
@@ -155,9 +155,13 @@ describe('account JWT', () => {
   it('prunes revocations once every JWT they cover has expired', () => {
     const horizonMs = 60_000;
     const now = 1_700_000_100_000;
-    const revocations = { fresh: 1_700_000_099, old: 1_700_000_038, edge: 1_700_000_039 };
+    const revocations = new Map([
+      ['fresh', 1_700_000_099],
+      ['old', 1_700_000_038],
+      ['edge', 1_700_000_039],
+    ]);
     pruneRevocations(revocations, now, horizonMs);
     // "old" covers JWTs issued before 1_700_000_039 s, so expired by 1_700_000_099 s, dropped by 100 s.
-    assert.deepEqual(Object.keys(revocations), ['fresh', 'edge'], 'the rest in their order');
+    assert.deepEqual([...revocations.keys()], ['fresh', 'edge'], 'the rest in their order');
   });
 });

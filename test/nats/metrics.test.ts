@@ -22,7 +22,7 @@ describe('signing-key ages', () => {
   const state = (keys: NatsState['signingKeys']): NatsState => ({
     account: 'A',
     signingKeys: keys,
-    revocations: {},
+    revocations: new Map(),
     accountIat: 0,
   });
   const key = { seed: 'S', createdAt: 1_000 };

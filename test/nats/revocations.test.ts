@@ -39,9 +39,7 @@ describe('revocation capacity', () => {
         accountPublicKey: account,
         name: 'snowgate',
         signingKeys: [...keys, ...Array.from({ length: extraKeys }, () => generateNkey('account').publicKey)],
-        revocations: Object.fromEntries(
-          Array.from({ length: n }, () => [generateNkey('user').publicKey, 1_900_000_000]),
-        ),
+        revocations: new Map(Array.from({ length: n }, () => [generateNkey('user').publicKey, 1_900_000_000])),
         iatSeconds: 1_800_000_000,
       });
     for (const maxPayload of [64 * 1024, 1024 * 1024]) {
@@ -100,7 +98,15 @@ describe('GrantGate', () => {
 describe('RevocationExpiries', () => {
   it('counts the revocations still needed, and when the next one goes', () => {
     const x = new RevocationExpiries();
-    x.reset({ a: 100, b: 103, c: 101, d: 103 }, (r) => r * 1000 + 500);
+    x.reset(
+      new Map([
+        ['a', 100],
+        ['b', 103],
+        ['c', 101],
+        ['d', 103],
+      ]),
+      (r) => r * 1000 + 500,
+    );
     assert.equal(x.live(0), 4);
     assert.equal(x.next(0), 100_500);
     assert.equal(x.live(100_500), 3, 'gone at its expiry');

@@ -54,7 +54,7 @@ describe('nats-server with snowgate JWTs', () => {
       accountPublicKey: nats.keys.account.publicKey,
       name: nats.keys.account.name,
       signingKeys,
-      revocations,
+      revocations: new Map(Object.entries(revocations)),
       iatSeconds: iat,
     });
     return { jwt, seq: ++seq };
@@ -215,7 +215,7 @@ describe('AccountPublisher before the server is up', () => {
           accountPublicKey: keys.account.publicKey,
           name: keys.account.name,
           signingKeys: [keys.signingKey.publicKey, sk2.publicKey],
-          revocations: {},
+          revocations: new Map(),
           iatSeconds: Math.floor(Date.now() / 1000) + 1,
         }),
         seq: 1,

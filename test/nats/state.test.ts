@@ -7,14 +7,20 @@ import { generateNkey } from '../../src/nats/nkey.js';
 import { SeedSealer } from '../../src/nats/seed-seal.js';
 import { createSigner } from '../../src/nats/signer.js';
 import { StateKeeper } from '../../src/nats/state-keeper.js';
-import { InvalidNatsState, MemoryNatsStateStore, parseState, type NatsState } from '../../src/nats/state.js';
+import {
+  InvalidNatsState,
+  MemoryNatsStateStore,
+  parseState,
+  serializeState,
+  type NatsState,
+} from '../../src/nats/state.js';
 
 const account = generateNkey('account').publicKey;
 const sk = generateNkey('account');
 const seed = (): NatsState => ({
   account,
   signingKeys: [{ ...sk, state: 'active', createdAt: 0 }],
-  revocations: {},
+  revocations: new Map(),
   accountIat: 1_700_000_000,
 });
 
@@ -57,12 +63,12 @@ describe('StateKeeper', () => {
   it('retries on conflict so concurrent changes of two replicas both land', async () => {
     const { store, a, b } = await twoReplicas();
     await Promise.all([
-      a.mutate((s) => void (s.revocations.UA = 1)),
-      b.mutate((s) => void (s.revocations.UB = 2)),
-      a.mutate((s) => void (s.revocations.UC = 3)),
+      a.mutate((s) => void s.revocations.set('UA', 1)),
+      b.mutate((s) => void s.revocations.set('UB', 2)),
+      a.mutate((s) => void s.revocations.set('UC', 3)),
     ]);
     const final = parseState((await store.load())?.data ?? '');
-    assert.deepEqual(final.revocations, { UA: 1, UB: 2, UC: 3 });
+    assert.deepEqual(Object.fromEntries(final.revocations), { UA: 1, UB: 2, UC: 3 });
     assert.equal((await store.load())?.version, 4);
   });
 
@@ -73,7 +79,7 @@ describe('StateKeeper', () => {
     await k.loadOrSeed(seed);
     const iats = [k.state.accountIat];
     for (let i = 0; i < 3; i++) {
-      await k.mutate((s) => void (s.revocations[`U${i}`] = 1));
+      await k.mutate((s) => void s.revocations.set(`U${i}`, 1));
       iats.push(k.state.accountIat);
     }
     assert.deepEqual(iats, [1_700_000_000, 1_700_000_001, 1_700_000_002, 1_700_000_003]);
@@ -83,8 +89,8 @@ describe('StateKeeper', () => {
     await k.mutate(() => undefined);
     assert.equal(k.version, v, 'no change, no save');
     // What the JWT says, each way it can change: a re-stamped revocation, one pruned, a new key.
-    await k.mutate((s) => void (s.revocations.U0 = 2));
-    await k.mutate((s) => void delete s.revocations.U1);
+    await k.mutate((s) => void s.revocations.set('U0', 2));
+    await k.mutate((s) => void s.revocations.delete('U1'));
     await k.mutate((s) => void s.signingKeys.push({ ...generateNkey('account'), state: 'pending', createdAt: 1 }));
     assert.equal(k.state.accountIat, 1_700_000_006);
   });
@@ -96,21 +102,21 @@ describe('StateKeeper', () => {
     const a = new StateKeeper({ store, account, clock, sealer });
     const b = new StateKeeper({ store, account, clock, sealer });
     await a.loadOrSeed(seed);
-    await a.mutate((s) => void (s.revocations.UA = 1));
+    await a.mutate((s) => void s.revocations.set('UA', 1));
     await b.loadOrSeed(seed);
-    await b.mutate((s) => void (s.revocations.UA = 1));
+    await b.mutate((s) => void s.revocations.set('UA', 1));
     await b.mutate(() => undefined);
     assert.equal((await store.load())?.version, 2, 'the same content re-sealed would be a save');
-    await b.mutate((s) => void (s.revocations.UB = 2));
+    await b.mutate((s) => void s.revocations.set('UB', 2));
     assert.equal((await store.load())?.version, 3);
     await a.sync();
-    assert.deepEqual(a.state.revocations, { UA: 1, UB: 2 });
+    assert.deepEqual(Object.fromEntries(a.state.revocations), { UA: 1, UB: 2 });
   });
 
   it('gives every replica the same account JWT bytes for one version, revocations unsorted', async () => {
     const { a, b } = await twoReplicas();
-    await a.mutate((s) => Object.assign(s.revocations, { UZ: 1, UA: 2, UM: 3 }));
-    await b.mutate((s) => void (s.revocations.UB = 4));
+    await a.mutate((s) => void s.revocations.set('UZ', 1).set('UA', 2).set('UM', 3));
+    await b.mutate((s) => void s.revocations.set('UB', 4));
     await a.sync();
     const operator = createSigner(generateNkey('operator').seed);
     const jwt = (s: NatsState) =>
@@ -122,7 +128,7 @@ describe('StateKeeper', () => {
         revocations: s.revocations,
         iatSeconds: s.accountIat,
       });
-    assert.deepEqual(Object.keys(a.state.revocations), ['UZ', 'UA', 'UM', 'UB'], 'in the order they were made');
+    assert.deepEqual([...a.state.revocations.keys()], ['UZ', 'UA', 'UM', 'UB'], 'in the order they were made');
     assert.equal(jwt(a.state), jwt(b.state));
   });
 
@@ -134,6 +140,24 @@ describe('StateKeeper', () => {
     const twoActive = { ...seed(), signingKeys: [seed().signingKeys[0], seed().signingKeys[0]] };
     assert.throws(() => parseState(JSON.stringify(twoActive)), InvalidNatsState);
     assert.throws(() => parseState('{}'), InvalidNatsState);
+  });
+
+  it('stores revocations as the object earlier versions stored, in their order, and reads them back', () => {
+    const s = seed();
+    const users = [generateNkey('user').publicKey, generateNkey('user').publicKey];
+    s.revocations.set(users[1]!, 1_700_000_002).set(users[0]!, 1_700_000_001).set('odd "key"\\', 7);
+    s.maxPayload = 1024;
+    const stored = serializeState(s);
+    // What JSON.stringify wrote for the object form: the same bytes, keys escaped where they must be.
+    const asObject = { ...s, revocations: Object.fromEntries(s.revocations) };
+    assert.equal(stored, JSON.stringify(asObject));
+    const back = parseState(stored);
+    assert.deepEqual([...back.revocations], [...s.revocations]);
+    assert.equal(serializeState(back), stored, 'read back, it serialises as it was');
+    assert.equal(serializeState(seed()), JSON.stringify({ ...seed(), revocations: {} }));
+    const bad = { ...asObject, revocations: { [users[0]!]: '1700000001' } };
+    assert.throws(() => parseState(JSON.stringify(bad)), /not a number/);
+    assert.throws(() => parseState(JSON.stringify({ ...asObject, revocations: [] })), InvalidNatsState);
   });
 
   it('accepts one pending key beside the active one, not two, nor an unknown state', () => {
