@@ -45,3 +45,21 @@ export async function startServe(dir: string, name: string, config: object): Pro
   }
   return { url, pid: child.pid!, stop };
 }
+
+/** The serve's own `nodejs_eventloop_lag_max_seconds`, in ms; each scrape starts it afresh. */
+async function lagMaxMs(url: string): Promise<number | undefined> {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text());
+  const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/**
+ * `fn`'s value and the longest the serve's event loop stalled while it ran: how long a request
+ * that arrived at the worst moment waited behind work that was not its own.
+ */
+export async function stalled<T>(url: string, fn: () => Promise<T>): Promise<{ value: T; stallMs?: number }> {
+  await lagMaxMs(url);
+  const value = await fn();
+  const stallMs = await lagMaxMs(url);
+  return stallMs === undefined ? { value } : { value, stallMs };
+}
