@@ -118,6 +118,8 @@ export class StateKeeper {
   }
 
   async #sync(): Promise<void> {
+    // Before every change and after every push: the record itself only when another replica saved.
+    if ((await this.#o.store.version()) <= this.#version) return;
     const rec = await this.#o.store.load();
     if (!rec || rec.version <= this.#version) return;
     const s = this.#decode(rec.data);

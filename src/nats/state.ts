@@ -60,6 +60,11 @@ export interface NatsState {
 export interface NatsStateStore {
   /** The current record, or undefined before the first save. */
   load(): Promise<{ version: number; data: string } | undefined>;
+  /**
+   * The current record's version, 0 before the first save, without its data: a replica that holds
+   * that version already reads a number, not the megabytes the revocations make.
+   */
+  version(): Promise<number>;
   /** Compare-and-set: false (and nothing written) when the current version is not `expectedVersion`. */
   save(expectedVersion: number, data: string): Promise<boolean>;
 }
@@ -70,6 +75,10 @@ export class MemoryNatsStateStore implements NatsStateStore {
 
   load(): Promise<{ version: number; data: string } | undefined> {
     return Promise.resolve(this.#record && { ...this.#record });
+  }
+
+  version(): Promise<number> {
+    return Promise.resolve(this.#record?.version ?? 0);
   }
 
   save(expectedVersion: number, data: string): Promise<boolean> {

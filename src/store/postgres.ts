@@ -108,6 +108,10 @@ export class PostgresStore implements Store {
         );
         return r && { version: Number(r.version), data: r.data };
       },
+      version: async () => {
+        const [r] = await this.read<{ version: string }>('SELECT version FROM nats_state WHERE id = 1');
+        return r ? Number(r.version) : 0;
+      },
       save: async (expectedVersion, data) => {
         try {
           const r =

@@ -177,6 +177,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     natsKeyUsed: prep<[string], { n: number }>(db, 'SELECT COUNT(*) AS n FROM leases WHERE nats_public_key = ?'),
     natsLoad: prep<[], { version: number; data: string }>(db, 'SELECT version, data FROM nats_state WHERE id = 1'),
+    natsVersion: prep<[], { version: number }>(db, 'SELECT version FROM nats_state WHERE id = 1'),
     natsInsert: prep<[number, string]>(db, 'INSERT OR IGNORE INTO nats_state (id, version, data) VALUES (1, ?, ?)'),
     natsUpdate: prep<[number, string, number]>(
       db,

@@ -122,6 +122,7 @@ export class SqliteStore implements Store {
     );
     this.natsState = {
       load: () => this.locked(() => this.q.natsLoad.get()),
+      version: () => this.locked(() => this.q.natsVersion.get()?.version ?? 0),
       save: (expectedVersion, data) =>
         this.writing(() => {
           const r =

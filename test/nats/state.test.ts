@@ -28,12 +28,14 @@ describe('MemoryNatsStateStore', () => {
   it('compare-and-set: versions start at 0, each save adds one, stale saves fail', async () => {
     const s = new MemoryNatsStateStore();
     assert.equal(await s.load(), undefined);
+    assert.equal(await s.version(), 0);
     assert.equal(await s.save(1, 'x'), false);
     assert.equal(await s.save(0, 'a'), true);
     assert.deepEqual(await s.load(), { version: 1, data: 'a' });
     assert.equal(await s.save(0, 'b'), false);
     assert.equal(await s.save(1, 'b'), true);
     assert.deepEqual(await s.load(), { version: 2, data: 'b' });
+    assert.equal(await s.version(), 2);
   });
 });
 
@@ -49,6 +51,22 @@ async function twoReplicas() {
 }
 
 describe('StateKeeper', () => {
+  it('reads the record only when another replica saved a newer one', async () => {
+    const { store, a, b } = await twoReplicas();
+    let loads = 0;
+    const load = store.load.bind(store);
+    store.load = () => (loads++, load());
+    await a.mutate((s) => void s.revocations.set('UA', 1));
+    await a.mutate((s) => void s.revocations.set('UB', 1));
+    await a.sync();
+    assert.equal(loads, 0, 'its own saves: the version alone is read');
+    await b.sync();
+    assert.equal(loads, 1);
+    assert.deepEqual([...b.state.revocations.keys()], ['UA', 'UB']);
+    await b.sync();
+    assert.equal(loads, 1);
+  });
+
   it('seeds once; a second replica adopts the seed', async () => {
     const store = new MemoryNatsStateStore();
     const clock = new ManualClock(1_700_000_000_000);

@@ -163,12 +163,14 @@ for (const backend of BACKENDS) {
       const { store, reopen } = await fresh();
       const other = backend.replicas ? await reopen() : store;
       assert.equal(await store.natsState.load(), undefined);
+      assert.equal(await store.natsState.version(), 0);
       assert.equal(await store.natsState.save(0, 'a'), true);
       assert.equal(await other.natsState.save(0, 'b'), false, 'a stale writer loses');
       assert.deepEqual(await other.natsState.load(), { version: 1, data: 'a' });
       assert.equal(await other.natsState.save(1, 'c'), true);
       assert.equal(await store.natsState.save(1, 'd'), false, 'a stale writer loses');
       assert.deepEqual(await store.natsState.load(), { version: 2, data: 'c' });
+      assert.equal(await store.natsState.version(), 2, 'the version another replica saved');
     });
 
     it('rolls a failed unit back whole', async () => {
