@@ -25,7 +25,7 @@ import { clientBench } from './client/run.js';
 const QUICK = process.argv.includes('--quick');
 const PG_URL = process.env.SNOWGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ALL_POOLS = ['10:0.1', '10:0.9', '16:0.1', '16:0.9', '22:0.1', '22:0.9'];
-// BENCH_POOLS="10:0.1,16:0.9" picks pools; --quick leaves out the 22-bit pool at 90 % (3.8 M leases).
+// BENCH_POOLS="10:0.1,16:0.9" picks pools (14 bits too); --quick leaves out the 22-bit pool at 90 % (3.8 M leases).
 const POOLS = process.env.BENCH_POOLS?.split(',') ?? (QUICK ? ALL_POOLS.slice(0, 5) : ALL_POOLS);
 
 // A few workloads at once, as a fleet rolling out would be; the store serializes them anyway.
