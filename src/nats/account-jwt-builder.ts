@@ -40,10 +40,34 @@ export class AccountJwtBuilder {
   #failed = false;
   #next = 0;
   readonly #jobs = new Map<number, Job>();
+  #cache: { version: number; jwt: Promise<string> } | undefined;
+  #lastBytes = 0;
 
   constructor(options: AccountJwtBuilderOptions) {
     this.#o = options;
     this.#operator = createSigner(options.operatorSeed);
+  }
+
+  /** The account JWT of state version `version`, built once (again only if that build failed). */
+  forVersion(version: number, s: NatsState, data: string): Promise<string> {
+    if (this.#cache?.version !== version) {
+      const entry = { version, jwt: this.build(s, data) };
+      this.#cache = entry;
+      entry.jwt.then(
+        (jwt) => {
+          this.#lastBytes = jwt.length;
+        },
+        () => {
+          if (this.#cache === entry) this.#cache = undefined;
+        },
+      );
+    }
+    return this.#cache.jwt;
+  }
+
+  /** The size of the account JWT last built (for metrics). */
+  get lastBytes(): number {
+    return this.#lastBytes;
   }
 
   /** The account JWT of `s`, whose stored form is `data`. */

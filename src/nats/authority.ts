@@ -103,9 +103,6 @@ export class NatsAuthority {
   readonly #keeper: StateKeeper;
   /** Revocations: their status, the budget's room, what updates cost (revoker.ts). */
   readonly revocations: Revoker;
-  #jwtCache: { version: number; jwt: Promise<string> } | undefined;
-  /** The size of the account JWT last built (for metrics). */
-  #jwtBytes = 0;
   readonly #book = new SigningKeyBook();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -153,7 +150,7 @@ export class NatsAuthority {
       clock: this.#o.clock,
       jwtTtlMs: this.#jwtTtlMs(),
       current: () => this.#current(),
-      currentBytes: () => this.#jwtBytes,
+      currentBytes: () => this.#builder.lastBytes,
       baseBytes: (signingKeys) => this.#builder.inline(signingKeys, new Map(), 0).length,
       ...(options.onError ? { onError: options.onError } : {}),
     });
@@ -385,20 +382,7 @@ export class NatsAuthority {
    */
   async #current(): Promise<VersionedJwt> {
     const version = this.#keeper.version;
-    if (this.#jwtCache?.version !== version) {
-      const entry = { version, jwt: this.#builder.build(this.#keeper.state, this.#keeper.data) };
-      this.#jwtCache = entry;
-      entry.jwt.then(
-        (j) => {
-          this.#jwtBytes = j.length;
-        },
-        () => {
-          // Built again on the next call.
-          if (this.#jwtCache === entry) this.#jwtCache = undefined;
-        },
-      );
-    }
-    return { jwt: await this.#jwtCache.jwt, seq: version };
+    return { jwt: await this.#builder.forVersion(version, this.#keeper.state, this.#keeper.data), seq: version };
   }
 
   /** The longest a JWT this process signs lives: the lease's, or nats.credentialTtl when shorter. */

@@ -87,6 +87,22 @@ describe('AccountJwtBuilder', () => {
     }
   });
 
+  it('builds each version once, and reports the size of the last one built', async () => {
+    const b = builder(0);
+    try {
+      const s = stateWith(20);
+      const first = b.forVersion(7, s, serializeState(s));
+      assert.equal(b.forVersion(7, s, serializeState(s)), first, 'one build for one version');
+      assert.equal(await first, expected(s));
+      assert.equal(b.lastBytes, (await first).length);
+      const next = stateWith(40);
+      assert.equal(await b.forVersion(8, next, serializeState(next)), expected(next));
+      assert.equal(b.lastBytes, expected(next).length);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('builds inline once closed', async () => {
     const b = builder(0);
     await b.close();
