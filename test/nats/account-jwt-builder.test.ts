@@ -51,45 +51,42 @@ function builder(threadFrom: number): AccountJwtBuilder {
   });
 }
 
+/** Runs `fn` with a builder, closed afterwards (its thread with it). */
+async function withBuilder(threadFrom: number, fn: (b: AccountJwtBuilder) => Promise<void>): Promise<void> {
+  const b = builder(threadFrom);
+  try {
+    await fn(b);
+  } finally {
+    await b.close();
+  }
+}
+
 describe('AccountJwtBuilder', () => {
-  it('builds on the thread the bytes the inline build gives, for several versions at once', async () => {
-    const b = builder(0);
-    try {
+  it('builds on the thread the bytes the inline build gives, for several versions at once', () =>
+    withBuilder(0, async (b) => {
       const states = [stateWith(5000), stateWith(0), stateWith(3)];
       const jwts = await Promise.all(states.map((s) => b.build(s, serializeState(s))));
       for (const [i, s] of states.entries()) assert.equal(jwts[i], expected(s));
       const claims = readClaims<Account>(jwts[0]!);
       assert.equal(Object.keys(claims.nats.revocations ?? {}).length, 5000);
       assert.deepEqual(Object.keys(claims.nats.revocations ?? {}), [...states[0]!.revocations.keys()]);
-    } finally {
-      await b.close();
-    }
-  });
+    }));
 
-  it('builds small states inline, and large ones on the thread, alike', async () => {
-    const b = builder(64 * 1024);
-    try {
+  it('builds small states inline, and large ones on the thread, alike', () =>
+    withBuilder(64 * 1024, async (b) => {
       for (const s of [stateWith(10), stateWith(2000)]) assert.equal(await b.build(s, serializeState(s)), expected(s));
-    } finally {
-      await b.close();
-    }
-  });
+    }));
 
-  it('builds inline what the thread could not build', async () => {
-    const b = builder(0);
-    try {
+  it('builds inline what the thread could not build', () =>
+    withBuilder(0, async (b) => {
       const s = stateWith(100);
       // The thread reads the stored form; one it cannot parse fails there, and the state is built here.
       assert.equal(await b.build(s, '{"not json'), expected(s));
       assert.equal(await b.build(s, serializeState(s)), expected(s));
-    } finally {
-      await b.close();
-    }
-  });
+    }));
 
-  it('builds each version once, and reports the size of the last one built', async () => {
-    const b = builder(0);
-    try {
+  it('builds each version once, and reports the size of the last one built', () =>
+    withBuilder(0, async (b) => {
       const s = stateWith(20);
       const first = b.forVersion(7, s, serializeState(s));
       assert.equal(b.forVersion(7, s, serializeState(s)), first, 'one build for one version');
@@ -98,10 +95,7 @@ describe('AccountJwtBuilder', () => {
       const next = stateWith(40);
       assert.equal(await b.forVersion(8, next, serializeState(next)), expected(next));
       assert.equal(b.lastBytes, expected(next).length);
-    } finally {
-      await b.close();
-    }
-  });
+    }));
 
   it('builds inline once closed', async () => {
     const b = builder(0);
